@@ -74,3 +74,4 @@ export {
   type StateType,
   type Term,
 } from './types.js';
+export { InvalidMessageError, validateEntry, validateMessage, validateSnapshot } from './validate.js';
