@@ -99,10 +99,24 @@ export function resolveConfig(c: Config): ResolvedConfig {
   if (electionTick <= heartbeatTick) {
     throw new InvalidConfigError('electionTick must be greater than heartbeatTick');
   }
+  if (typeof c.storage !== 'object' || c.storage === null || typeof c.storage.initialState !== 'function') {
+    throw new InvalidConfigError('storage must be a Storage');
+  }
   const readOnlyOption = c.readOnlyOption ?? 'ReadOnlySafe';
+  if (readOnlyOption !== 'ReadOnlySafe' && readOnlyOption !== 'ReadOnlyLeaseBased') {
+    throw new InvalidConfigError(
+      `readOnlyOption must be ReadOnlySafe or ReadOnlyLeaseBased, got ${String(readOnlyOption)}`,
+    );
+  }
   const checkQuorum = c.checkQuorum ?? false;
   if (readOnlyOption === 'ReadOnlyLeaseBased' && !checkQuorum) {
     throw new InvalidConfigError('checkQuorum must be enabled when readOnlyOption is ReadOnlyLeaseBased');
+  }
+  const maxSizePerMsg = positiveInt(c.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG, 'maxSizePerMsg');
+  const maxInflightBytes = nonNegativeInt(c.maxInflightBytes ?? 0, 'maxInflightBytes');
+  if (maxInflightBytes !== 0 && maxInflightBytes < maxSizePerMsg) {
+    // One full message must fit in the window, or a follower could never be sent anything.
+    throw new InvalidConfigError('maxInflightBytes must be at least maxSizePerMsg');
   }
   return {
     id: c.id,
@@ -110,14 +124,14 @@ export function resolveConfig(c: Config): ResolvedConfig {
     heartbeatTick,
     storage: c.storage,
     applied: nonNegativeInt(c.applied ?? 0, 'applied') as Index,
-    maxSizePerMsg: positiveInt(c.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG, 'maxSizePerMsg'),
+    maxSizePerMsg,
     maxCommittedSizePerReady: positiveInt(
       c.maxCommittedSizePerReady ?? DEFAULT_MAX_COMMITTED_SIZE_PER_READY,
       'maxCommittedSizePerReady',
     ),
     maxUncommittedEntriesSize: nonNegativeInt(c.maxUncommittedEntriesSize ?? 0, 'maxUncommittedEntriesSize'),
     maxInflightMsgs: positiveInt(c.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, 'maxInflightMsgs'),
-    maxInflightBytes: nonNegativeInt(c.maxInflightBytes ?? 0, 'maxInflightBytes'),
+    maxInflightBytes,
     checkQuorum,
     preVote: c.preVote ?? false,
     readOnlyOption,
