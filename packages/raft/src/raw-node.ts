@@ -98,8 +98,8 @@ export class RawNode {
     }));
     r.raftLog.append(ents);
     r.raftLog.committed = ents.length as Index;
-    // Apply them now so the node can campaign at once; the host re-applies them (idempotently)
-    // when they come out of ready() as committed entries.
+    // Apply them now so the node knows its peers at once. It may campaign only after the host has
+    // applied them from ready() (idempotently): hup() refuses while conf changes are unapplied.
     for (const e of ents) if (e.type === 'EntryConfChange') r.applyConfChange(e.change);
   }
 
