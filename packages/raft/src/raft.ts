@@ -608,6 +608,12 @@ export class Raft {
   restore(s: Snapshot): boolean {
     const meta = s.metadata;
     if (meta.index <= this.raftLog.committed) return false;
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // Committed entries handed out in a Ready are still being applied; they may hold conf changes
+      // the host will apply with applyConfChange. Restoring now would switch the membership under
+      // them. Decline; the leader re-sends the snapshot after the next heartbeat round.
+      return false;
+    }
     if (this.state !== 'StateFollower') {
       // Only a leader of a higher term can send snapshots; be safe and follow.
       this.becomeFollower((this.term + 1) as Term, NONE);
