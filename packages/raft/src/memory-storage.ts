@@ -130,7 +130,8 @@ export class MemoryStorage implements Storage {
         `raft: missing log entry [last: ${this.lastIndex()}, append at: ${toAppend[0]!.index}]`,
       );
     }
-    this.ents.length = offset;
+    // Truncate only when overwriting: assigning `length` is a slow runtime call even when unchanged.
+    if (this.ents.length !== offset) this.ents.length = offset;
     for (const e of toAppend) this.ents.push(e);
   }
 }

@@ -67,6 +67,11 @@ export class Raft {
    * applied, so at most one is ever uncommitted (thesis §4.1).
    */
   pendingConfIndex: Index = 0 as Index;
+  /**
+   * Leader: proposals were appended since the last broadcast. Messages only leave through a
+   * Ready, so one broadcast per Ready carries every proposal made since the previous one.
+   */
+  appendsPending = false;
   /** Bytes of entries appended by this leader and not yet committed. */
   uncommittedSize = 0;
   readOnly: ReadOnly;
@@ -150,6 +155,7 @@ export class Raft {
       pr.recentActive = id === this.id;
     }
     this.pendingConfIndex = 0 as Index;
+    this.appendsPending = false;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly(this.cfg.readOnlyOption);
     this.pendingReadIndexMessages = [];
@@ -400,7 +406,12 @@ export class Raft {
     const stamped: Entry[] = new Array(es.length);
     for (let i = 0; i < es.length; i++) {
       li = (li + 1) as Index;
-      stamped[i] = { ...es[i]!, term: this.term, index: li };
+      // Built explicitly rather than by spread: one object shape per entry type on the hot path.
+      const e = es[i]!;
+      stamped[i] =
+        e.type === 'EntryNormal'
+          ? { type: 'EntryNormal', term: this.term, index: li, data: e.data }
+          : { type: 'EntryConfChange', term: this.term, index: li, change: e.change };
     }
     this.raftLog.append(stamped);
     return true;
@@ -533,6 +544,13 @@ export class Raft {
     pr.becomeSnapshot(snapshot.metadata.index);
     this.send({ type: 'MsgSnap', from: this.id, to, term: this.term, snapshot });
     return true;
+  }
+
+  /** Sends the appends coalesced since the last Ready (see appendsPending). */
+  flushAppends(): void {
+    if (!this.appendsPending) return;
+    this.appendsPending = false;
+    if (this.state === 'StateLeader') this.bcastAppend();
   }
 
   /** Appends to every follower that can take more. */

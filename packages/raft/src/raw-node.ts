@@ -137,6 +137,20 @@ export class RawNode {
     this.throwIfDropped(r.step({ type: 'MsgProp', from: r.id, to: r.id, term: 0 as Term, entries: [e] }));
   }
 
+  /**
+   * Proposes several entries as one MsgProp: one append and one broadcast for the batch, as a host
+   * does with the requests that arrived since its last Ready. All or none are appended.
+   */
+  proposeBatch(datas: readonly Uint8Array[]): void {
+    if (datas.length === 0) return;
+    const r = this.raft;
+    const entries: Entry[] = new Array(datas.length);
+    for (let i = 0; i < datas.length; i++) {
+      entries[i] = { type: 'EntryNormal', term: 0 as Term, index: 0 as Index, data: datas[i]! };
+    }
+    this.throwIfDropped(r.step({ type: 'MsgProp', from: r.id, to: r.id, term: 0 as Term, entries }));
+  }
+
   /** Proposes a membership change; apply it with applyConfChange() once it is committed. */
   proposeConfChange(cc: ConfChange): void {
     const r = this.raft;
@@ -185,10 +199,13 @@ export class RawNode {
   /** Whether ready() would return any work. */
   hasReady(): boolean {
     const r = this.raft;
-    const ss = r.softState();
-    if (ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState) return true;
-    const hs = r.hardState();
-    if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) return true;
+    // Field by field: this runs once per host loop iteration, so it allocates nothing.
+    const prevSs = this.prevSoftState;
+    if (r.lead !== prevSs.lead || r.state !== prevSs.raftState) return true;
+    const prevHs = this.prevHardState;
+    const commit = r.raftLog.committed;
+    const hsChanged = r.term !== prevHs.term || r.vote !== prevHs.vote || commit !== prevHs.commit;
+    if (hsChanged && (r.term !== 0 || r.vote !== NONE || commit !== 0)) return true;
     if (r.raftLog.hasPendingSnapshot()) return true;
     if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0) return true;
     if (r.raftLog.unstableEntries().length > 0 || r.raftLog.hasNextCommittedEnts()) return true;
@@ -202,6 +219,7 @@ export class RawNode {
   ready(): Ready {
     if (this.inFlight !== undefined) throw new ReadyProtocolError('ready() called again before advance()');
     const r = this.raft;
+    r.flushAppends();
     const entries = r.raftLog.unstableEntries().slice();
     const snapshot = r.raftLog.unstable.snapshot;
     const committedEntries = r.raftLog.nextCommittedEnts();
@@ -215,10 +233,8 @@ export class RawNode {
       hs.term !== this.prevHardState.term ||
       hs.vote !== this.prevHardState.vote;
 
-    const rd: Ready = {
-      ...(softChanged ? { softState: ss } : {}),
-      ...(hardChanged ? { hardState: hs } : {}),
-      ...(snapshot !== undefined ? { snapshot } : {}),
+    // Built field by field: spreading conditional object literals hits V8's slow clone path.
+    const rd: { -readonly [K in keyof Ready]: Ready[K] } = {
       entries,
       committedEntries,
       messages: r.msgs,
@@ -226,6 +242,9 @@ export class RawNode {
       readStates: r.readStates,
       mustSync,
     };
+    if (softChanged) rd.softState = ss;
+    if (hardChanged) rd.hardState = hs;
+    if (snapshot !== undefined) rd.snapshot = snapshot;
     r.msgs = [];
     r.msgsAfterAppend = [];
     r.readStates = [];

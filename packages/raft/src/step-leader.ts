@@ -55,7 +55,8 @@ function handlePropose(r: Raft, m: MsgProp): ProposalDroppedError | undefined {
   }
   if (!r.appendEntries(m.entries)) return new ProposalDroppedError('uncommitted log too large');
   if (confIndex !== undefined) r.pendingConfIndex = confIndex;
-  r.bcastAppend();
+  // Coalesced: the appends go out once, when the host next asks for a Ready (see flushAppends).
+  r.appendsPending = true;
   return undefined;
 }
 

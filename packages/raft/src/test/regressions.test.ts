@@ -38,7 +38,16 @@ describe('regressions', () => {
       { type: 'EntryNormal', term: t(1), index: i(1), data: new Uint8Array() },
       { type: 'EntryConfChange', term: t(1), index: i(2), change: joint },
     ];
-    const app: Message = { type: 'MsgApp', from: 1n, to: 2n, term: t(1), index: i(0), logTerm: t(0), entries: ents, commit: i(2) };
+    const app: Message = {
+      type: 'MsgApp',
+      from: 1n,
+      to: 2n,
+      term: t(1),
+      index: i(0),
+      logTerm: t(0),
+      entries: ents,
+      commit: i(2),
+    };
     follower.step(app);
     persist(storage, follower);
     follower.advance();
@@ -47,7 +56,13 @@ describe('regressions', () => {
     expect(rd.committedEntries.map((e) => e.index)).toEqual([1, 2]);
 
     // The leader compacted and sends a snapshot that already includes the joint configuration.
-    const cs: ConfState = { voters: [1n, 2n, 3n, 4n], learners: [], votersOutgoing: [1n, 2n, 3n], learnersNext: [], autoLeave: true };
+    const cs: ConfState = {
+      voters: [1n, 2n, 3n, 4n],
+      learners: [],
+      votersOutgoing: [1n, 2n, 3n],
+      learnersNext: [],
+      autoLeave: true,
+    };
     follower.step({
       type: 'MsgSnap',
       from: 1n,

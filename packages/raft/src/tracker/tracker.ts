@@ -76,8 +76,11 @@ export class ProgressTracker {
 
   /** The largest index replicated on a quorum, from every voter's `match`. */
   committed(): Index {
-    return jointCommittedIndex(this.config.voters, (id) => this.progress.get(id)?.match);
+    return jointCommittedIndex(this.config.voters, this.matchOf);
   }
+
+  /** `match` of a member, as an AckedIndexer (one closure for the tracker's life, not per call). */
+  private readonly matchOf = (id: NodeId): Index | undefined => this.progress.get(id)?.match;
 
   /** Whether a quorum of voters was recently heard from (check-quorum, thesis §6.2). */
   quorumActive(): boolean {
