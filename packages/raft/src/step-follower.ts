@@ -18,19 +18,14 @@ export function stepFollower(r: Raft, m: Message): ProposalDroppedError | undefi
       r.send({ ...m, from: r.id, to: r.lead, term: 0 as typeof m.term });
       return undefined;
     case 'MsgApp':
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      handleAppendEntries(r, m);
-      return undefined;
     case 'MsgHeartbeat':
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      handleHeartbeat(r, m);
-      return undefined;
     case 'MsgSnap':
+      // Any of these comes from the leader of our term: it resets the election timer.
       r.electionElapsed = 0;
       r.lead = m.from;
-      handleSnapshot(r, m);
+      if (m.type === 'MsgApp') handleAppendEntries(r, m);
+      else if (m.type === 'MsgHeartbeat') handleHeartbeat(r, m);
+      else handleSnapshot(r, m);
       return undefined;
     case 'MsgTransferLeader':
       if (r.lead === NONE) return new ProposalDroppedError('no leader');

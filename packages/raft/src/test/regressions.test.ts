@@ -63,13 +63,14 @@ describe('regressions', () => {
       learnersNext: [],
       autoLeave: true,
     };
-    follower.step({
+    const snap: Message = {
       type: 'MsgSnap',
       from: 1n,
       to: 2n,
       term: t(1),
       snapshot: { metadata: { index: i(5), term: t(1), confState: cs }, data: new Uint8Array() },
-    });
+    };
+    follower.step(snap);
     // The host applies what it was handed: this must not throw.
     expect(() => follower.applyConfChange(joint)).not.toThrow();
     follower.advance();
@@ -77,13 +78,7 @@ describe('regressions', () => {
     expect(follower.status().applied).toBe(2);
 
     // Once nothing is being applied, the same snapshot is accepted.
-    follower.step({
-      type: 'MsgSnap',
-      from: 1n,
-      to: 2n,
-      term: t(1),
-      snapshot: { metadata: { index: i(5), term: t(1), confState: cs }, data: new Uint8Array() },
-    });
+    follower.step(snap);
     const rd2 = persist(storage, follower);
     expect(rd2.snapshot?.metadata.index).toBe(5);
     follower.advance();
