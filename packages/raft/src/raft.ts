@@ -344,10 +344,14 @@ export class Raft {
         this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
-      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'MsgHeartbeat' || m.type === 'MsgApp')) {
-        // A stale leader cut off by a partition: tell it our term so it steps down. Without this a
-        // node that pre-votes or respects leases could never displace it.
-        this.send(this.appResp(m.from, 0 as Index, false));
+      if (m.type === 'MsgHeartbeat' || m.type === 'MsgApp') {
+        // Raft §5.1: reject a stale leader with our term so it steps down. etcd answers only with
+        // checkQuorum or preVote on, trusting our MsgVote to reach the leader otherwise; the
+        // simulator showed it may not (a node with outdated membership never asks the leader),
+        // leaving the cluster stuck. A removed node gets no MsgApp, so this disrupts nothing.
+        // Sent as a rejection of index 0 ("reply false"), which no leader handler can mistake for
+        // progress should it arrive after the sender reached our term.
+        this.send(this.appResp(m.from, 0 as Index, true));
       } else if (m.type === 'MsgPreVote') {
         this.send({ type: 'MsgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
       }

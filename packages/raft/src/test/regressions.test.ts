@@ -84,4 +84,21 @@ describe('regressions', () => {
     follower.advance();
     expect(follower.status().applied).toBe(5);
   });
+
+  it('a leader of an older term is told the newer term even without checkQuorum or preVote', () => {
+    // Found by the cluster simulator (seed 3020 of a 12,000-seed scan, both options off): node 3,
+    // cut off while the others replaced members, campaigned up to a high term with an outdated
+    // membership, so its MsgVote never reached the real members. It ignored the lower-term leader's
+    // heartbeats without answering (as etcd does when neither option is on), so that leader never
+    // learned the newer term, never stepped down, and node 3 never caught up: no progress, forever.
+    // Raft §5.1: a node receiving a request with a stale term rejects it and replies with its term.
+    const storage = new MemoryStorage({ voters: [1n, 2n, 3n] });
+    storage.setHardState({ term: t(9), vote: 3n, commit: i(0) });
+    const stuck = new RawNode({ id: 3n, storage });
+    stuck.step({ type: 'MsgHeartbeat', from: 1n, to: 3n, term: t(2), commit: i(0), context: new Uint8Array() });
+    const rd = stuck.ready();
+    const replies = [...rd.messages, ...rd.persistedMessages];
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ type: 'MsgAppResp', from: 3n, to: 1n, term: 9, reject: true });
+  });
 });
