@@ -95,7 +95,14 @@ describe('regressions', () => {
     const storage = new MemoryStorage({ voters: [1n, 2n, 3n] });
     storage.setHardState({ term: t(9), vote: 3n, commit: i(0) });
     const stuck = new RawNode({ id: 3n, storage });
-    stuck.step({ type: 'MsgHeartbeat', from: 1n, to: 3n, term: t(2), commit: i(0), context: new Uint8Array() });
+    stuck.step({
+      type: 'MsgHeartbeat',
+      from: 1n,
+      to: 3n,
+      term: t(2),
+      commit: i(0),
+      context: new Uint8Array(),
+    });
     const rd = stuck.ready();
     const replies = [...rd.messages, ...rd.persistedMessages];
     expect(replies).toHaveLength(1);
