@@ -1,0 +1,29 @@
+/**
+ * Backend: the ordered byte-key store under the KV store (etcd's backend over bbolt; ours is
+ * LevelDB, or memory). Writes are buffered and visible to `get` at once; `flush` makes everything
+ * written so far durable in one atomic batch, so data and the applied index always travel
+ * together. Iteration reads flushed data only: callers flush first.
+ */
+
+/** One entry of an iteration. */
+export type BackendEntry = readonly [key: Uint8Array, value: Uint8Array];
+
+/** The storage engine interface the KV store needs. */
+export interface Backend {
+  /** Reads one key, including buffered writes. */
+  get(key: Uint8Array): Uint8Array | undefined;
+  /** Buffers a write. */
+  put(key: Uint8Array, value: Uint8Array): void;
+  /** Buffers a delete. */
+  del(key: Uint8Array): void;
+  /** Writes every buffered change in one atomic batch; resolves once it is written. */
+  flush(): Promise<void>;
+  /** Iterates flushed entries with gte <= key < lt, in key order, from a consistent snapshot. */
+  iterate(gte: Uint8Array, lt: Uint8Array): AsyncIterable<BackendEntry>;
+  /** Approximate bytes used on disk (or in memory). */
+  sizeBytes(): Promise<number>;
+  /** Rewrites storage to reclaim the space of deleted entries (etcd's defrag). */
+  defragment(): Promise<void>;
+  /** Flushes and releases resources. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,37 @@
+/**
+ * @tsetcd/mvcc — etcd's data model: revisions, key index, range, put, delete, txn, compaction,
+ * watch and lease, persisted in LevelDB (or kept in memory). Deterministic given the applied
+ * requests; knows nothing of raft.
+ */
+
+export type { Backend, BackendEntry } from './backend.js';
+export { bytesEqual, compareBytes, prefixEnd, utf8 } from './bytes.js';
+export {
+  CompactedError,
+  CorruptDataDirError,
+  DuplicateKeyError,
+  EmptyKeyError,
+  ForeignDataDirError,
+  FutureRevError,
+  KeyNotFoundError,
+  LeaseExistsError,
+  LeaseNotFoundError,
+  LeaseProvidedError,
+  MvccError,
+  NoSpaceError,
+  StoreClosedError,
+  TooManyOpsError,
+  ValueProvidedError,
+} from './errors.js';
+export {
+  DEFAULT_COMPACTION_BATCH,
+  type EventListener,
+  KVStore,
+  type KVStoreOptions,
+  type LeaseHooks,
+  SCHEMA,
+} from './kvstore.js';
+export { LevelBackend, type LevelBackendOptions } from './level-backend.js';
+export { MemoryBackend } from './memory-backend.js';
+export { DEFAULT_MAX_TXN_OPS } from './txn.js';
+export * from './types.js';

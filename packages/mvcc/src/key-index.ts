@@ -1,0 +1,225 @@
+/**
+ * keyIndex: the revisions of one key, grouped in generations. A generation runs from the put that
+ * creates the key to the delete (tombstone) that ends it; a new put starts a new generation.
+ *
+ * Example (etcd's key_index.go picture): put(1.0); put(2.0); tombstone(3.0); put(4.0);
+ * tombstone(5.0) gives
+ *
+ *     generations:
+ *       {empty}
+ *       {4.0, 5.0(t)}
+ *       {1.0, 2.0, 3.0(t)}
+ *
+ * Compact(n) removes every revision <= n except the newest one <= n in each generation that is
+ * still live at n, and drops generations that ended at or before n:
+ *
+ *     compact(2) → {empty} {4.0, 5.0(t)} {2.0, 3.0(t)}
+ *     compact(4) → {empty} {4.0, 5.0(t)}
+ *     compact(5) → {empty}            (5.0(t) itself is kept in `available` until then)
+ *     compact(6) → {empty}            → the key index is empty and may be removed
+ *
+ * Revisions are stored as parallel number arrays (mains, subs) to keep a million keys small.
+ * Pure.
+ */
+
+import type { Rev } from './revision.js';
+import type { Revision } from './types.js';
+
+/** The revisions of one lifetime of a key. */
+export class Generation {
+  /** Number of puts in this generation (its last revision's `version`). */
+  ver: number;
+  /** The revision that created this generation. */
+  created: Rev;
+  /** Invariant: strictly increasing (main, sub); the last one is a tombstone if the generation ended. */
+  readonly mains: number[] = [];
+  readonly subs: number[] = [];
+
+  constructor(ver = 0, created: Rev = { main: 0 as Revision, sub: 0 }) {
+    this.ver = ver;
+    this.created = created;
+  }
+
+  /** True for the empty generation that follows a tombstone (or a never-written key). */
+  isEmpty(): boolean {
+    return this.mains.length === 0;
+  }
+
+  /** The number of revisions in this generation. */
+  get length(): number {
+    return this.mains.length;
+  }
+
+  /** The i-th revision. */
+  rev(i: number): Rev {
+    return { main: this.mains[i]! as Revision, sub: this.subs[i]! };
+  }
+
+  /** Index of the last revision whose main is <= atRev, or -1. */
+  lastAtOrBefore(atRev: number): number {
+    for (let i = this.mains.length - 1; i >= 0; i--) if (this.mains[i]! <= atRev) return i;
+    return -1;
+  }
+
+  /** Drops the first n revisions. */
+  dropFirst(n: number): void {
+    this.mains.splice(0, n);
+    this.subs.splice(0, n);
+  }
+}
+
+/** What `get` reports: the live revision at or before atRev and the generation's facts. */
+export interface KeyIndexGet {
+  readonly modified: Rev;
+  readonly created: Rev;
+  readonly ver: number;
+}
+
+/** A set of revisions, keyed `main:sub`, that compaction must keep in the backend. */
+export type RevSet = Set<string>;
+
+/** The key of a revision in a RevSet. */
+export function revKey(main: number, sub: number): string {
+  return `${main}:${sub}`;
+}
+
+/** The generations of one key. */
+export class KeyIndex {
+  /** The key as a binary string (see bytes.ts). */
+  readonly key: string;
+  /** The last revision written (put or tombstone). */
+  modified: Rev = { main: 0 as Revision, sub: 0 };
+  /** Invariant: non-empty once written; only the last generation may be empty. */
+  generations: Generation[] = [];
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  /** Records a put at (main, sub). */
+  put(main: Revision, sub: number): void {
+    if (main < this.modified.main || (main === this.modified.main && sub <= this.modified.sub)) {
+      throw new Error(
+        `mvcc: put with an unexpected smaller revision ${main}.${sub} on ${JSON.stringify(this.key)}`,
+      );
+    }
+    if (this.generations.length === 0) this.generations.push(new Generation());
+    const g = this.generations[this.generations.length - 1]!;
+    if (g.isEmpty()) g.created = { main, sub };
+    g.mains.push(main);
+    g.subs.push(sub);
+    g.ver++;
+    this.modified = { main, sub };
+  }
+
+  /**
+   * Rebuilds a generation from stored state on restore: the key was last written at `modified`
+   * and its KeyValue says it was created at `created` with `ver` puts.
+   */
+  restore(created: Rev, modified: Rev, ver: number): void {
+    const g = new Generation(ver, created);
+    g.mains.push(modified.main);
+    g.subs.push(modified.sub);
+    this.generations = [g];
+    this.modified = modified;
+  }
+
+  /** Records a delete at (main, sub): ends the current generation. Returns false if not live. */
+  tombstone(main: Revision, sub: number): boolean {
+    const last = this.generations[this.generations.length - 1];
+    if (last === undefined || last.isEmpty()) return false;
+    this.put(main, sub);
+    this.generations.push(new Generation());
+    return true;
+  }
+
+  /** True once every generation was compacted away: the key may be dropped from the index. */
+  isEmpty(): boolean {
+    return this.generations.length === 1 && this.generations[0]!.isEmpty();
+  }
+
+  /** The generation live at `atRev`, or undefined if the key did not exist then. */
+  findGeneration(atRev: number): Generation | undefined {
+    const lastg = this.generations.length - 1;
+    for (let i = lastg; i >= 0; i--) {
+      const g = this.generations[i]!;
+      if (g.isEmpty()) continue;
+      // A generation that ended (tombstone) at or before atRev was not live at atRev.
+      if (i !== lastg && g.mains[g.length - 1]! <= atRev) return undefined;
+      if (g.mains[0]! <= atRev) return g;
+    }
+    return undefined;
+  }
+
+  /** The key's state at `atRev`, or undefined if it did not exist (or was deleted) then. */
+  get(atRev: number): KeyIndexGet | undefined {
+    const g = this.findGeneration(atRev);
+    if (g === undefined) return undefined;
+    const n = g.lastAtOrBefore(atRev);
+    if (n < 0) return undefined;
+    return { modified: g.rev(n), created: g.created, ver: g.ver - (g.length - n - 1) };
+  }
+
+  /**
+   * Every revision with main >= `since`, keeping only the last write of each main revision
+   * (what a watcher catching up from `since` must replay for this key).
+   */
+  since(since: number): Rev[] {
+    const out: Rev[] = [];
+    for (const g of this.generations) {
+      for (let i = 0; i < g.length; i++) {
+        const main = g.mains[i]!;
+        if (main < since) continue;
+        const prev = out[out.length - 1];
+        if (prev !== undefined && prev.main === main) out[out.length - 1] = g.rev(i);
+        else out.push(g.rev(i));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Steps 1–2 shared by compact and keep: (1) skip generations that ended at or before atRev;
+   * (2) in the first one that did not, find the newest revision <= atRev and mark it available.
+   */
+  private doCompact(atRev: number, available: RevSet): { genIdx: number; revIndex: number } {
+    let genIdx = 0;
+    let g = this.generations[0]!;
+    while (genIdx < this.generations.length - 1) {
+      const tomb = g.mains[g.length - 1]!;
+      if (tomb > atRev) break;
+      genIdx++;
+      g = this.generations[genIdx]!;
+    }
+    const revIndex = g.lastAtOrBefore(atRev);
+    if (revIndex >= 0) available.add(revKey(g.mains[revIndex]!, g.subs[revIndex]!));
+    return { genIdx, revIndex };
+  }
+
+  /** Removes revisions older than the one live at atRev; records the kept revision in `available`. */
+  compact(atRev: number, available: RevSet): void {
+    if (this.generations.length === 0) return;
+    let { genIdx, revIndex } = this.doCompact(atRev, available);
+    const g = this.generations[genIdx]!;
+    if (!g.isEmpty()) {
+      if (revIndex > 0) g.dropFirst(revIndex);
+      // A generation reduced to just its tombstone is over: the tombstone need not be kept.
+      if (g.length === 1 && genIdx !== this.generations.length - 1) {
+        available.delete(revKey(g.mains[0]!, g.subs[0]!));
+        genIdx++;
+      }
+    }
+    if (genIdx > 0) this.generations = this.generations.slice(genIdx);
+  }
+
+  /** Like compact, without changing anything: which revision of this key survives compact(atRev). */
+  keep(atRev: number, available: RevSet): void {
+    if (this.isEmpty() || this.generations.length === 0) return;
+    const { genIdx, revIndex } = this.doCompact(atRev, available);
+    const g = this.generations[genIdx]!;
+    if (!g.isEmpty() && revIndex === g.length - 1 && genIdx !== this.generations.length - 1) {
+      // The kept revision would be a tombstone: it is removed by compaction too.
+      available.delete(revKey(g.mains[revIndex]!, g.subs[revIndex]!));
+    }
+  }
+}

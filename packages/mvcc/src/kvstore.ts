@@ -1,0 +1,540 @@
+/**
+ * KVStore: etcd's multi-version key-value store. Every write request (put, delete that deletes
+ * something, txn that writes) creates exactly one new store revision; the writes inside it get
+ * sub-revisions 0, 1, 2… History is kept until compacted, so reads at past revisions are exact.
+ *
+ * Deterministic: the same requests in the same order give the same revisions, responses and
+ * stored bytes on every replica. Applying is synchronous (the index is in memory and values are
+ * read with synchronous LevelDB gets); durability is `commit()`, which writes everything applied so
+ * far — data, current revision and the host's applied index — in one atomic batch.
+ *
+ * Not here: watch (watchable-store.ts), leases (lease/), hashing and snapshots (maintenance).
+ */
+
+import type { Backend } from './backend.js';
+import { keyRange, toBinary } from './bytes.js';
+import {
+  Bucket,
+  bucketBounds,
+  bucketKey,
+  decodeKeyValue,
+  decodeU64,
+  encodeKeyValue,
+  encodeU64,
+  keyBucketKey,
+} from './codec.js';
+import {
+  CompactedError,
+  EmptyKeyError,
+  ForeignDataDirError,
+  FutureRevError,
+  KeyNotFoundError,
+  LeaseNotFoundError,
+  LeaseProvidedError,
+  ValueProvidedError,
+} from './errors.js';
+import { type RevSet, revKey } from './key-index.js';
+import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
+import { decodeRev, type Rev } from './revision.js';
+import { TreeIndex } from './tree-index.js';
+import { DEFAULT_MAX_TXN_OPS, evaluateCompare, validateTxn } from './txn.js';
+import {
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  type Event,
+  type KeyValue,
+  type LeaseId,
+  NO_LEASE,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type RequestOp,
+  type ResponseOp,
+  type Revision,
+  type TxnRequest,
+  type TxnResponse,
+} from './types.js';
+
+/** Identifies a tsetcd mvcc store; a different value means another program's (or version's) data. */
+export const SCHEMA = 'tsetcd-mvcc/1';
+/** Deletions per batch during physical compaction, so writers are never stalled for long. */
+export const DEFAULT_COMPACTION_BATCH = 1000;
+
+const META_SCHEMA = bucketKey(Bucket.meta, 'schema');
+const META_REV = bucketKey(Bucket.meta, 'currentRevision');
+const META_CONSISTENT_INDEX = bucketKey(Bucket.meta, 'consistentIndex');
+const META_SCHEDULED_COMPACT = bucketKey(Bucket.meta, 'scheduledCompactRevision');
+const META_FINISHED_COMPACT = bucketKey(Bucket.meta, 'finishedCompactRevision');
+
+/** How leases take part in writes; supplied by the Lessor (the store knows nothing else of leases). */
+export interface LeaseHooks {
+  /** Whether a lease with this ID exists. */
+  exists(id: LeaseId): boolean;
+  /** Records that `key` (a binary string) is now attached to lease `id`. */
+  attach(id: LeaseId, key: string): void;
+  /** Records that `key` is no longer attached to lease `id`. */
+  detach(id: LeaseId, key: string): void;
+}
+
+/** Receives the events of each write request, in revision order, synchronously as it is applied. */
+export type EventListener = (events: readonly Event[], revision: Revision) => void;
+
+/** Options of a KVStore. */
+export interface KVStoreOptions {
+  /** Max ops per txn branch (etcd's --max-txn-ops). */
+  readonly maxTxnOps?: number;
+  /** Deletions per batch during physical compaction. */
+  readonly compactionBatch?: number;
+}
+
+/** One write request in progress: its revision, the writes so far, and the events they make. */
+class WriteTxn {
+  readonly events: Event[] = [];
+  constructor(readonly beginRev: Revision) {}
+  /** The revision this write request creates. */
+  get rev(): Revision {
+    return (this.beginRev + 1) as Revision;
+  }
+  /** The revision reads inside this request see: its own writes once it has made any. */
+  get readRev(): Revision {
+    return this.events.length > 0 ? this.rev : this.beginRev;
+  }
+}
+
+/** etcd's MVCC key-value store over a Backend. Open with `KVStore.open(backend)`. */
+export class KVStore {
+  private readonly index = new TreeIndex();
+  private currentRev = 1 as Revision;
+  private compactMainRev = 0 as Revision;
+  private consistentIdx = 0;
+  private leases: LeaseHooks | undefined;
+  private readonly listeners = new Set<EventListener>();
+  private compaction: Promise<void> = Promise.resolve();
+  private readonly maxTxnOps: number;
+  private readonly compactionBatch: number;
+
+  private constructor(
+    readonly backend: Backend,
+    opts: KVStoreOptions,
+  ) {
+    this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+    this.compactionBatch = opts.compactionBatch ?? DEFAULT_COMPACTION_BATCH;
+  }
+
+  /**
+   * Opens a store on `backend`, rebuilding the key index from stored history. An empty backend
+   * becomes a new store; a backend holding anything else than a tsetcd store is refused.
+   */
+  static async open(backend: Backend, opts: KVStoreOptions = {}): Promise<KVStore> {
+    const s = new KVStore(backend, opts);
+    await s.restore();
+    return s;
+  }
+
+  // ---- state ---------------------------------------------------------------------------------
+
+  /** The store revision: 1 on an empty store, +1 per write request. */
+  get revision(): Revision {
+    return this.currentRev;
+  }
+
+  /** The revision the store was last compacted at (0 if never). */
+  get compactRevision(): Revision {
+    return this.compactMainRev;
+  }
+
+  /** The host's applied index saved with the data (etcd's consistent index). */
+  get consistentIndex(): number {
+    return this.consistentIdx;
+  }
+
+  /** Records the host's applied index; it is written atomically with the data on the next commit. */
+  setConsistentIndex(index: number): void {
+    this.consistentIdx = index;
+    this.backend.put(META_CONSISTENT_INDEX, encodeU64(index));
+  }
+
+  /** Plugs in the Lessor. */
+  setLeaseHooks(hooks: LeaseHooks): void {
+    this.leases = hooks;
+  }
+
+  /** Subscribes to the events of every write request; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Makes everything applied so far durable in one atomic batch. */
+  commit(): Promise<void> {
+    return this.backend.flush();
+  }
+
+  /** Waits for a running physical compaction, commits, and closes the backend. */
+  async close(): Promise<void> {
+    await this.compaction;
+    await this.backend.close();
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------
+
+  /** etcd's Range, with etcd's limit / sort / filter / count semantics. */
+  range(req: RangeRequest): RangeResponse {
+    if (req.key.length === 0) throw new EmptyKeyError();
+    return this.rangeAt(req, this.currentRev);
+  }
+
+  /** Range as seen from a view whose current revision is `curRev` (a write request sees its own writes). */
+  private rangeAt(req: RangeRequest, curRev: Revision): RangeResponse {
+    const atRev = this.checkReadRevision(req.revision ?? 0, curRev);
+    const header = { revision: curRev };
+    const limit = readLimit(req);
+    const keys: { key: string; rev: Rev }[] = [];
+    const count = this.index.forEachLive(keyRange(req.key, req.rangeEnd), atRev, (k) => {
+      if (!req.countOnly && (limit === 0 || keys.length < limit)) keys.push({ key: k.key, rev: k.modified });
+      return true;
+    });
+    if (req.countOnly) return { header, kvs: [], more: false, count };
+    let kvs = keys.map((k) => this.readKeyValue(k.rev));
+    kvs = sortKeyValues(req, filterByRevisions(req, kvs));
+    const limited = applyLimit(req, kvs);
+    if (req.keysOnly) limited.kvs = limited.kvs.map((kv) => ({ ...kv, value: new Uint8Array(0) }));
+    return { header, kvs: limited.kvs, more: limited.more, count };
+  }
+
+  /** etcd's rule for a read revision: 0 = current; future and compacted revisions fail. */
+  private checkReadRevision(rev: number, curRev: Revision): Revision {
+    if (rev > curRev) throw new FutureRevError();
+    const atRev = (rev <= 0 ? curRev : rev) as Revision;
+    if (atRev < this.compactMainRev) throw new CompactedError(this.compactMainRev);
+    return atRev;
+  }
+
+  /** The stored key-value written at `rev`. */
+  private readKeyValue(rev: Rev): KeyValue {
+    const raw = this.backend.get(keyBucketKey(rev, false));
+    if (raw === undefined) throw new Error(`mvcc: revision ${rev.main}.${rev.sub} missing from the backend`);
+    return decodeKeyValue(raw);
+  }
+
+  /** The live key-value of `key` (binary string) as of `atRev`, if any. */
+  private liveKeyValue(key: string, atRev: number): KeyValue | undefined {
+    const got = this.index.get(key, atRev);
+    return got === undefined ? undefined : this.readKeyValue(got.modified);
+  }
+
+  // ---- writes ----------------------------------------------------------------------------------
+
+  /** etcd's Put. */
+  put(req: PutRequest): PutResponse {
+    if (req.key.length === 0) throw new EmptyKeyError();
+    this.checkPut(req, this.currentRev);
+    const tw = new WriteTxn(this.currentRev);
+    const resp = this.putIn(tw, req);
+    this.end(tw);
+    return resp;
+  }
+
+  /** etcd's DeleteRange. */
+  deleteRange(req: DeleteRangeRequest): DeleteRangeResponse {
+    if (req.key.length === 0) throw new EmptyKeyError();
+    const tw = new WriteTxn(this.currentRev);
+    const resp = this.deleteRangeIn(tw, req);
+    this.end(tw);
+    return resp;
+  }
+
+  /** Deletes the given keys (binary strings) in one revision; used to revoke a lease. */
+  deleteKeys(keys: Iterable<string>): Revision {
+    const tw = new WriteTxn(this.currentRev);
+    for (const k of keys) this.deleteKey(tw, k);
+    this.end(tw);
+    return this.currentRev;
+  }
+
+  /**
+   * etcd's Txn: validated first (op counts, duplicate keys), then compares evaluated, the chosen
+   * branch checked (leases exist, ignore_* keys exist, read revisions valid) and run atomically
+   * as one revision. Nothing is written if any check fails.
+   */
+  txn(req: TxnRequest): TxnResponse {
+    validateTxn(req, this.maxTxnOps);
+    const tw = new WriteTxn(this.currentRev);
+    const resp = this.txnIn(tw, req);
+    this.end(tw);
+    return resp;
+  }
+
+  private txnIn(tw: WriteTxn, req: TxnRequest): TxnResponse {
+    const succeeded = req.compare.every((c) =>
+      evaluateCompare(
+        c,
+        this.rangeAt({ key: c.key, ...(c.rangeEnd ? { rangeEnd: c.rangeEnd } : {}) }, tw.readRev).kvs,
+      ),
+    );
+    const ops = succeeded ? req.success : req.failure;
+    this.checkOps(ops, tw.readRev);
+    const responses: ResponseOp[] = ops.map((op) => this.runOp(tw, op));
+    return { header: { revision: tw.readRev }, succeeded, responses };
+  }
+
+  private runOp(tw: WriteTxn, op: RequestOp): ResponseOp {
+    switch (op.type) {
+      case 'range':
+        return { type: 'range', response: this.rangeAt(op.request, tw.readRev) };
+      case 'put':
+        return { type: 'put', response: this.putIn(tw, op.request) };
+      case 'deleteRange':
+        return { type: 'deleteRange', response: this.deleteRangeIn(tw, op.request) };
+      case 'txn':
+        return { type: 'txn', response: this.txnIn(tw, op.request) };
+    }
+  }
+
+  /** Checks a branch before running any of it, so a txn fails whole or not at all. */
+  private checkOps(ops: readonly RequestOp[], curRev: Revision): void {
+    for (const op of ops) {
+      if (op.type === 'put') this.checkPut(op.request, curRev);
+      else if (op.type === 'range') this.checkReadRevision(op.request.revision ?? 0, curRev);
+      else if (op.type === 'txn') {
+        this.checkOps(op.request.success, curRev);
+        this.checkOps(op.request.failure, curRev);
+      }
+    }
+  }
+
+  /** etcd's checkPutRequest and checkRequestPut, in etcd's order. */
+  private checkPut(req: PutRequest, curRev: Revision): void {
+    if (req.ignoreValue && req.value !== undefined && req.value.length > 0) throw new ValueProvidedError();
+    if (req.ignoreLease && (req.lease ?? NO_LEASE) !== NO_LEASE) throw new LeaseProvidedError();
+    if ((req.ignoreValue || req.ignoreLease) && this.index.get(toBinary(req.key), curRev) === undefined) {
+      throw new KeyNotFoundError();
+    }
+    const lease = req.lease ?? NO_LEASE;
+    if (lease !== NO_LEASE && !(this.leases?.exists(lease) ?? false)) throw new LeaseNotFoundError();
+  }
+
+  private putIn(tw: WriteTxn, req: PutRequest): PutResponse {
+    const key = toBinary(req.key);
+    const rev: Rev = { main: tw.rev, sub: tw.events.length };
+    const prevIdx = this.index.get(key, rev.main);
+    const needPrev =
+      prevIdx !== undefined && (req.prevKv || req.ignoreValue || req.ignoreLease || this.leases);
+    const prev = needPrev ? this.readKeyValue(prevIdx.modified) : undefined;
+    const value = req.ignoreValue ? prev!.value : (req.value ?? new Uint8Array(0));
+    const lease = req.ignoreLease ? prev!.lease : (req.lease ?? NO_LEASE);
+    const kv: KeyValue = {
+      key: req.key,
+      value,
+      createRevision: prevIdx === undefined ? rev.main : prevIdx.created.main,
+      modRevision: rev.main,
+      version: prevIdx === undefined ? 1 : prevIdx.ver + 1,
+      lease,
+    };
+    this.backend.put(keyBucketKey(rev, false), encodeKeyValue(kv));
+    this.index.put(key, rev);
+    tw.events.push({ type: 'PUT', kv });
+    if (this.leases !== undefined) {
+      const oldLease = prev?.lease ?? NO_LEASE;
+      if (oldLease !== NO_LEASE) this.leases.detach(oldLease, key);
+      if (lease !== NO_LEASE) this.leases.attach(lease, key);
+    }
+    return { header: { revision: tw.rev }, ...(req.prevKv && prev !== undefined ? { prevKv: prev } : {}) };
+  }
+
+  private deleteRangeIn(tw: WriteTxn, req: DeleteRangeRequest): DeleteRangeResponse {
+    const keys: string[] = [];
+    const prevKvs: KeyValue[] = [];
+    this.index.forEachLive(keyRange(req.key, req.rangeEnd), tw.readRev, (k) => {
+      keys.push(k.key);
+      if (req.prevKv) prevKvs.push(this.readKeyValue(k.modified));
+      return true;
+    });
+    for (const k of keys) this.deleteKey(tw, k);
+    return { header: { revision: tw.readRev }, deleted: keys.length, prevKvs };
+  }
+
+  /** Writes a tombstone for a live key; detaches its lease. */
+  private deleteKey(tw: WriteTxn, key: string): void {
+    const live = this.index.get(key, tw.readRev);
+    if (live === undefined) return;
+    const prevLease = this.leases !== undefined ? this.readKeyValue(live.modified).lease : NO_LEASE;
+    const rev: Rev = { main: tw.rev, sub: tw.events.length };
+    const keyBytes = fromKey(key);
+    const kv: KeyValue = {
+      key: keyBytes,
+      value: new Uint8Array(0),
+      createRevision: 0 as Revision,
+      modRevision: rev.main,
+      version: 0,
+      lease: NO_LEASE,
+    };
+    this.backend.put(keyBucketKey(rev, true), encodeKeyValue(kv));
+    this.index.tombstone(key, rev);
+    tw.events.push({ type: 'DELETE', kv });
+    if (prevLease !== NO_LEASE) this.leases!.detach(prevLease, key);
+  }
+
+  /** Ends a write request: a new revision if it wrote anything, and its events to listeners. */
+  private end(tw: WriteTxn): void {
+    if (tw.events.length === 0) return;
+    this.currentRev = tw.rev;
+    this.backend.put(META_REV, encodeU64(this.currentRev));
+    for (const l of this.listeners) l(tw.events, this.currentRev);
+  }
+
+  // ---- history (for watchers) ----------------------------------------------------------------
+
+  /**
+   * Every event of revisions [from, to], in revision order, read from the backend (which is
+   * flushed first). Throws CompactedError if `from` is below the compaction revision.
+   */
+  async *history(
+    from: number,
+    to: number,
+  ): AsyncIterable<{ readonly revision: Revision; readonly events: Event[] }> {
+    if (from < this.compactMainRev) throw new CompactedError(this.compactMainRev);
+    const gte = keyBucketKey({ main: from as Revision, sub: 0 }, false);
+    const lt = keyBucketKey({ main: (to + 1) as Revision, sub: 0 }, false);
+    let cur: { revision: Revision; events: Event[] } | undefined;
+    for await (const [k, v] of this.backend.iterate(gte, lt)) {
+      const { rev, tombstone } = decodeRev(k, 1);
+      const kv = decodeKeyValue(v);
+      if (cur !== undefined && cur.revision !== rev.main) {
+        yield cur;
+        cur = undefined;
+      }
+      cur ??= { revision: rev.main, events: [] };
+      cur.events.push({ type: tombstone ? 'DELETE' : 'PUT', kv });
+    }
+    if (cur !== undefined) yield cur;
+  }
+
+  /**
+   * The key-value `key` had just before revision `rev` (for a watch event's prev_kv), or
+   * undefined if it did not exist or that history was compacted.
+   */
+  prevKeyValue(key: Uint8Array, rev: number): KeyValue | undefined {
+    if (rev - 1 < this.compactMainRev) return undefined;
+    return this.liveKeyValue(toBinary(key), rev - 1);
+  }
+
+  // ---- compaction --------------------------------------------------------------------------
+
+  /**
+   * etcd's Compact: history before `rev` becomes unreadable at once (reads below it fail with
+   * CompactedError); the old revisions are removed from the backend in the background, in
+   * batches. Returns a promise that resolves once they are physically gone.
+   */
+  compact(rev: number): Promise<void> {
+    if (rev <= this.compactMainRev) throw new CompactedError(this.compactMainRev);
+    if (rev > this.currentRev) throw new FutureRevError();
+    const at = rev as Revision;
+    this.compactMainRev = at;
+    this.backend.put(META_SCHEDULED_COMPACT, encodeU64(at));
+    const keep = this.index.compact(at);
+    this.compaction = this.compaction.then(() => this.removeHistory(at, keep));
+    return this.compaction;
+  }
+
+  /**
+   * Physical compaction, resumable after a crash (the scheduled revision is persisted first):
+   *   1. flush, so every revision <= at is in the backend;
+   *   2. scan the key bucket up to `at`, deleting every revision not in `keep`, committing every
+   *      `compactionBatch` deletions so concurrent writes interleave;
+   *   3. record `at` as finished.
+   */
+  private async removeHistory(at: Revision, keep: RevSet): Promise<void> {
+    await this.backend.flush();
+    const { gte } = bucketBounds(Bucket.key);
+    const lt = keyBucketKey({ main: (at + 1) as Revision, sub: 0 }, false);
+    let inBatch = 0;
+    for await (const [k] of this.backend.iterate(gte, lt)) {
+      const { rev } = decodeRev(k, 1);
+      if (keep.has(revKey(rev.main, rev.sub))) continue;
+      this.backend.del(k);
+      if (++inBatch >= this.compactionBatch) {
+        inBatch = 0;
+        await this.backend.flush();
+      }
+    }
+    this.backend.put(META_FINISHED_COMPACT, encodeU64(at));
+    await this.backend.flush();
+  }
+
+  // ---- restore -----------------------------------------------------------------------------
+
+  /** Rebuilds the in-memory state from the backend (see `open`). */
+  private async restore(): Promise<void> {
+    const schema = this.backend.get(META_SCHEMA);
+    if (schema === undefined) {
+      if (await this.hasAnyData()) {
+        throw new ForeignDataDirError(
+          describeBackend(this.backend),
+          'it holds data but no tsetcd schema marker',
+        );
+      }
+      this.backend.put(META_SCHEMA, new TextEncoder().encode(SCHEMA));
+      await this.backend.flush();
+      return;
+    }
+    const found = new TextDecoder().decode(schema);
+    if (found !== SCHEMA) {
+      throw new ForeignDataDirError(
+        describeBackend(this.backend),
+        `schema ${JSON.stringify(found)}, expected ${SCHEMA}`,
+      );
+    }
+    const u64 = (k: Uint8Array) => {
+      const v = this.backend.get(k);
+      return v === undefined ? 0 : decodeU64(v);
+    };
+    this.consistentIdx = u64(META_CONSISTENT_INDEX);
+    const scheduled = u64(META_SCHEDULED_COMPACT);
+    const finished = u64(META_FINISHED_COMPACT);
+    let lastMain = 0;
+    const { gte, lt } = bucketBounds(Bucket.key);
+    for await (const [k, v] of this.backend.iterate(gte, lt)) {
+      const { rev, tombstone } = decodeRev(k, 1);
+      const kv = decodeKeyValue(v);
+      const key = toBinary(kv.key);
+      lastMain = rev.main;
+      if (tombstone) {
+        this.index.tombstone(key, rev);
+        continue;
+      }
+      const ki = this.index.keyIndex(key);
+      const gens = ki?.generations;
+      if (gens === undefined || gens.length === 0 || (gens.length === 1 && gens[0]!.isEmpty())) {
+        // The first retained revision of this key: earlier ones may have been compacted away, so
+        // the generation's creation and version come from the stored KeyValue.
+        this.index.restore(key, { main: kv.createRevision, sub: 0 }, rev, kv.version);
+      } else {
+        this.index.put(key, rev);
+      }
+    }
+    // Never go back in time: the persisted revision covers deletes whose tombstones were compacted.
+    this.currentRev = Math.max(1, u64(META_REV), lastMain, scheduled) as Revision;
+    if (scheduled > 0) {
+      this.compactMainRev = scheduled as Revision;
+      const keep = this.index.compact(this.compactMainRev);
+      if (finished < scheduled) this.compaction = this.removeHistory(this.compactMainRev, keep);
+    }
+  }
+
+  private async hasAnyData(): Promise<boolean> {
+    for await (const _ of this.backend.iterate(new Uint8Array([0]), new Uint8Array([0xff]))) return true;
+    return false;
+  }
+}
+
+function fromKey(key: string): Uint8Array {
+  const b = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) b[i] = key.charCodeAt(i);
+  return b;
+}
+
+function describeBackend(b: Backend): string {
+  return (b as { dir?: string }).dir ?? 'the backend';
+}

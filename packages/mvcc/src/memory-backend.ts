@@ -1,0 +1,61 @@
+/**
+ * MemoryBackend: the Backend in memory (a B+ tree), for tests and the single-node in-memory mode.
+ * Same semantics as LevelBackend except durability: flush resolves at once.
+ */
+
+import BTreeModule from 'sorted-btree';
+import type { Backend, BackendEntry } from './backend.js';
+import { fromBinary, toBinary } from './bytes.js';
+
+const BTree = BTreeModule.default;
+
+/** An in-memory, non-durable Backend. */
+export class MemoryBackend implements Backend {
+  private tree = new BTree<string, Uint8Array>();
+  private bytes = 0;
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.tree.get(toBinary(key));
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    const k = toBinary(key);
+    const old = this.tree.get(k);
+    this.bytes += value.length - (old === undefined ? -k.length : old.length);
+    this.tree.set(k, value);
+  }
+
+  del(key: Uint8Array): void {
+    const k = toBinary(key);
+    const old = this.tree.get(k);
+    if (old === undefined) return;
+    this.bytes -= k.length + old.length;
+    this.tree.delete(k);
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async *iterate(gte: Uint8Array, lt: Uint8Array): AsyncIterable<BackendEntry> {
+    // clone() is copy-on-write: a consistent snapshot for the whole iteration.
+    const snap = this.tree.clone();
+    const end = toBinary(lt);
+    for (const [k, v] of snap.entries(toBinary(gte))) {
+      if (k >= end) break;
+      yield [fromBinary(k), v];
+    }
+  }
+
+  sizeBytes(): Promise<number> {
+    return Promise.resolve(this.bytes);
+  }
+
+  defragment(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Txn rules that do not touch storage: validation (etcd's checkTxnRequest/checkIntervals: op
+ * count, duplicate keys) and compare evaluation against key-values (etcd's applyCompare). Pure.
+ */
+
+import { compareBytes, inRange, keyRange, toBinary } from './bytes.js';
+import { DuplicateKeyError, EmptyKeyError, TooManyOpsError } from './errors.js';
+import type { Compare, KeyValue, RequestOp, TxnRequest } from './types.js';
+import { NO_LEASE } from './types.js';
+
+/** etcd's default --max-txn-ops. */
+export const DEFAULT_MAX_TXN_OPS = 128;
+
+/** Rejects a txn with too many ops, a missing key, or a key written twice (recursively). */
+export function validateTxn(req: TxnRequest, maxTxnOps = DEFAULT_MAX_TXN_OPS): void {
+  checkOpCounts(req, maxTxnOps);
+  checkWrites(req.success);
+  checkWrites(req.failure);
+}
+
+function checkOpCounts(req: TxnRequest, max: number): void {
+  if (req.compare.length > max || req.success.length > max || req.failure.length > max) {
+    throw new TooManyOpsError();
+  }
+  for (const c of req.compare) if (c.key.length === 0) throw new EmptyKeyError();
+  for (const op of [...req.success, ...req.failure]) {
+    if (op.type === 'txn') checkOpCounts(op.request, max);
+    else if (op.request.key.length === 0) throw new EmptyKeyError();
+  }
+}
+
+type DeleteRange = ReturnType<typeof keyRange>;
+
+/**
+ * Collects the puts and deletes of one branch, failing on a key put twice or put inside a range
+ * the same branch deletes. The success and failure branches of a nested txn exclude each other,
+ * so a key may appear in both.
+ */
+function checkWrites(ops: readonly RequestOp[]): { puts: Set<string>; dels: DeleteRange[] } {
+  const dels: DeleteRange[] = [];
+  for (const op of ops) {
+    if (op.type === 'deleteRange') dels.push(keyRange(op.request.key, op.request.rangeEnd));
+  }
+  const deleted = (k: string) => dels.some((d) => inRange(d, k));
+  const puts = new Set<string>();
+  for (const op of ops) {
+    if (op.type !== 'txn') continue;
+    const then = checkWrites(op.request.success);
+    const otherwise = checkWrites(op.request.failure);
+    for (const k of then.puts) {
+      if (puts.has(k) || deleted(k)) throw new DuplicateKeyError();
+      puts.add(k);
+    }
+    for (const k of otherwise.puts) {
+      if ((puts.has(k) && !then.puts.has(k)) || deleted(k)) throw new DuplicateKeyError();
+      puts.add(k);
+    }
+    dels.push(...then.dels, ...otherwise.dels);
+  }
+  for (const op of ops) {
+    if (op.type !== 'put') continue;
+    const k = toBinary(op.request.key);
+    if (puts.has(k) || deleted(k)) throw new DuplicateKeyError();
+    puts.add(k);
+  }
+  return { puts, dels };
+}
+
+/** Whether a txn (recursively) contains any put or delete. */
+export function isWriteTxn(req: TxnRequest): boolean {
+  const writes = (ops: readonly RequestOp[]): boolean =>
+    ops.some(
+      (op) => op.type === 'put' || op.type === 'deleteRange' || (op.type === 'txn' && isWriteTxn(op.request)),
+    );
+  return writes(req.success) || writes(req.failure);
+}
+
+const ABSENT: KeyValue = {
+  key: new Uint8Array(0),
+  value: new Uint8Array(0),
+  createRevision: 0 as KeyValue['createRevision'],
+  modRevision: 0 as KeyValue['modRevision'],
+  version: 0,
+  lease: NO_LEASE,
+};
+
+function sign(n: number | bigint): number {
+  return n > 0 ? 1 : n < 0 ? -1 : 0;
+}
+
+/** Compares one key-value with a Compare's operand. */
+function compareKeyValue(c: Compare, kv: KeyValue): boolean {
+  let r: number;
+  switch (c.target) {
+    case 'VALUE':
+      r = sign(compareBytes(kv.value, c.value));
+      break;
+    case 'VERSION':
+      r = sign(kv.version - c.version);
+      break;
+    case 'CREATE':
+      r = sign(kv.createRevision - c.createRevision);
+      break;
+    case 'MOD':
+      r = sign(kv.modRevision - c.modRevision);
+      break;
+    case 'LEASE':
+      r = sign(kv.lease - c.lease);
+      break;
+  }
+  switch (c.result) {
+    case 'EQUAL':
+      return r === 0;
+    case 'NOT_EQUAL':
+      return r !== 0;
+    case 'GREATER':
+      return r > 0;
+    case 'LESS':
+      return r < 0;
+  }
+}
+
+/**
+ * etcd's applyCompare: every key in the compare's range must satisfy it. A missing key compares
+ * as zero version/revisions/lease, except for VALUE, which always fails on a missing key.
+ */
+export function evaluateCompare(c: Compare, kvs: readonly KeyValue[]): boolean {
+  if (kvs.length === 0) return c.target === 'VALUE' ? false : compareKeyValue(c, ABSENT);
+  return kvs.every((kv) => compareKeyValue(c, kv));
+}
