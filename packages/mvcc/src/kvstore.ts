@@ -31,13 +31,14 @@ import {
   KeyNotFoundError,
   LeaseNotFoundError,
   LeaseProvidedError,
+  NoSpaceError,
   ValueProvidedError,
 } from './errors.js';
 import { type RevSet, revKey } from './key-index.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
 import { decodeRev, type Rev } from './revision.js';
 import { TreeIndex } from './tree-index.js';
-import { DEFAULT_MAX_TXN_OPS, evaluateCompare, validateTxn } from './txn.js';
+import { DEFAULT_MAX_TXN_OPS, evaluateCompare, txnPuts, validateTxn } from './txn.js';
 import {
   type DeleteRangeRequest,
   type DeleteRangeResponse,
@@ -111,6 +112,11 @@ export class KVStore {
   private leases: LeaseHooks | undefined;
   private readonly listeners = new Set<EventListener>();
   private compaction: Promise<void> = Promise.resolve();
+  /**
+   * Set while the NOSPACE alarm is raised (etcd's capped applier): puts, and txns that would put,
+   * fail with NoSpaceError; reads, deletes and compaction still work.
+   */
+  spaceExhausted = false;
   private readonly maxTxnOps: number;
   private readonly compactionBatch: number;
 
@@ -229,6 +235,7 @@ export class KVStore {
   /** etcd's Put. */
   put(req: PutRequest): PutResponse {
     if (req.key.length === 0) throw new EmptyKeyError();
+    if (this.spaceExhausted) throw new NoSpaceError();
     this.checkPut(req, this.currentRev);
     const tw = new WriteTxn(this.currentRev);
     const resp = this.putIn(tw, req);
@@ -260,6 +267,7 @@ export class KVStore {
    */
   txn(req: TxnRequest): TxnResponse {
     validateTxn(req, this.maxTxnOps);
+    if (this.spaceExhausted && txnPuts(req)) throw new NoSpaceError();
     const tw = new WriteTxn(this.currentRev);
     const resp = this.txnIn(tw, req);
     this.end(tw);
@@ -418,6 +426,11 @@ export class KVStore {
   prevKeyValue(key: Uint8Array, rev: number): KeyValue | undefined {
     if (rev - 1 < this.compactMainRev) return undefined;
     return this.liveKeyValue(toBinary(key), rev - 1);
+  }
+
+  /** The revisions <= rev that survive compact(rev) (for hashKV: what every replica keeps). */
+  keep(rev: number): RevSet {
+    return this.index.keep(rev);
   }
 
   // ---- compaction --------------------------------------------------------------------------
