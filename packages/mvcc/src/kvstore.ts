@@ -38,7 +38,7 @@ import { type RevSet, revKey } from './key-index.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
 import { decodeRev, type Rev } from './revision.js';
 import { TreeIndex } from './tree-index.js';
-import { DEFAULT_MAX_TXN_OPS, evaluateCompare, txnPuts, validateTxn } from './txn.js';
+import { DEFAULT_MAX_TXN_OPS, evaluateCompare, isWriteTxn, validateTxn } from './txn.js';
 import {
   type DeleteRangeRequest,
   type DeleteRangeResponse,
@@ -113,8 +113,8 @@ export class KVStore {
   private readonly listeners = new Set<EventListener>();
   private compaction: Promise<void> = Promise.resolve();
   /**
-   * Set while the NOSPACE alarm is raised (etcd's capped applier): puts, and txns that would put,
-   * fail with NoSpaceError; reads, deletes and compaction still work.
+   * Set while the NOSPACE alarm is raised (etcd's capped applier): puts and txns that write fail
+   * with NoSpaceError; reads, DeleteRange and compaction still work.
    */
   spaceExhausted = false;
   private readonly maxTxnOps: number;
@@ -267,7 +267,7 @@ export class KVStore {
    */
   txn(req: TxnRequest): TxnResponse {
     validateTxn(req, this.maxTxnOps);
-    if (this.spaceExhausted && txnPuts(req)) throw new NoSpaceError();
+    if (this.spaceExhausted && isWriteTxn(req)) throw new NoSpaceError(); // etcd's isTxnReadonly
     const tw = new WriteTxn(this.currentRev);
     const resp = this.txnIn(tw, req);
     this.end(tw);

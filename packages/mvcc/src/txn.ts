@@ -75,13 +75,6 @@ export function isWriteTxn(req: TxnRequest): boolean {
   return writes(req.success) || writes(req.failure);
 }
 
-/** Whether a txn (recursively, either branch) contains a put: refused while NOSPACE is raised. */
-export function txnPuts(req: TxnRequest): boolean {
-  const puts = (ops: readonly RequestOp[]): boolean =>
-    ops.some((op) => op.type === 'put' || (op.type === 'txn' && txnPuts(op.request)));
-  return puts(req.success) || puts(req.failure);
-}
-
 const ABSENT: KeyValue = {
   key: new Uint8Array(0),
   value: new Uint8Array(0),
