@@ -31,6 +31,19 @@ export {
   type LeaseHooks,
   SCHEMA,
 } from './kvstore.js';
+export { LeaseTtlTooLargeError, NotPrimaryError } from './lease/lease-errors.js';
+export {
+  DEFAULT_EXPIRED_LEASES_RETRY_MS,
+  DEFAULT_LEASE_REVOKE_RATE,
+  DEFAULT_MIN_LEASE_TTL,
+  type LeaseGrant,
+  type LeaseIdSource,
+  type LeaseTimeToLive,
+  Lessor,
+  type LessorOptions,
+  MAX_LEASE_ID,
+  MAX_LEASE_TTL,
+} from './lease/lessor.js';
 export { LevelBackend, type LevelBackendOptions } from './level-backend.js';
 export { MemoryBackend } from './memory-backend.js';
 export { DEFAULT_MAX_TXN_OPS } from './txn.js';

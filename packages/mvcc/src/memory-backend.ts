@@ -7,7 +7,9 @@ import BTreeModule from 'sorted-btree';
 import type { Backend, BackendEntry } from './backend.js';
 import { fromBinary, toBinary } from './bytes.js';
 
-const BTree = BTreeModule.default;
+// Node's ESM loader hands over module.exports (the class at .default); bundlers such as vitest's
+// hand over the class itself.
+const BTree = BTreeModule.default ?? (BTreeModule as unknown as typeof BTreeModule.default);
 
 /** An in-memory, non-durable Backend. */
 export class MemoryBackend implements Backend {

@@ -10,7 +10,9 @@ import { KeyIndex, type KeyIndexGet, type RevSet } from './key-index.js';
 import type { Rev } from './revision.js';
 import type { Revision } from './types.js';
 
-const BTree = BTreeModule.default;
+// Node's ESM loader hands over module.exports (the class at .default); bundlers such as vitest's
+// hand over the class itself.
+const BTree = BTreeModule.default ?? (BTreeModule as unknown as typeof BTreeModule.default);
 type BTreeOf<K, V> = InstanceType<typeof BTree<K, V>>;
 
 /** A key live at the revision asked about, with its index facts. */
