@@ -6,6 +6,10 @@
 /** Base class: a stable `code` clients can branch on. */
 export abstract class MvccError extends Error {
   abstract readonly code: string;
+  /** The text etcd's gRPC API sends for this error: its message behind the "etcdserver: " prefix. */
+  get wireMessage(): string {
+    return this.message.startsWith('etcdserver: ') ? this.message : `etcdserver: ${this.message}`;
+  }
 }
 
 /** A read or watch at a revision that compaction already removed. */
@@ -41,6 +45,10 @@ export class LeaseNotFoundError extends MvccError {
   constructor() {
     super('lease not found');
     this.name = 'LeaseNotFoundError';
+  }
+  /** etcd's gRPC layer replaces the lease package's text rather than prefixing it. */
+  override get wireMessage(): string {
+    return 'etcdserver: requested lease not found';
   }
 }
 

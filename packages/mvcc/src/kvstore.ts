@@ -261,33 +261,59 @@ export class KVStore {
   }
 
   /**
-   * etcd's Txn: validated first (op counts, duplicate keys), then compares evaluated, the chosen
-   * branch checked (leases exist, ignore_* keys exist, read revisions valid) and run atomically
-   * as one revision. Nothing is written if any check fails.
+   * etcd's Txn, in etcd's order:
+   *   1. validate (op counts, duplicate keys);
+   *   2. evaluate every compare on the path the txn will take — nested txns' compares included —
+   *      against the state before the txn (etcd's compareToPath), so a nested compare never sees
+   *      the outer txn's own writes;
+   *   3. check only the ops on that path (leases exist, ignore_* keys exist, read revisions valid);
+   *   4. run the path as one revision. Nothing is written if any check fails.
+   * Only the outermost response carries a header revision; nested txn headers stay empty (0).
    */
   txn(req: TxnRequest): TxnResponse {
     validateTxn(req, this.maxTxnOps);
     if (this.spaceExhausted && isWriteTxn(req)) throw new NoSpaceError(); // etcd's isTxnReadonly
+    const path: boolean[] = [];
+    this.comparePath(req, this.currentRev, path);
+    this.checkPath(req, { path, at: 0 }, this.currentRev);
     const tw = new WriteTxn(this.currentRev);
-    const resp = this.txnIn(tw, req);
+    const resp = this.txnIn(tw, req, { path, at: 0 });
     this.end(tw);
-    return resp;
+    return { ...resp, header: { revision: tw.readRev } };
   }
 
-  private txnIn(tw: WriteTxn, req: TxnRequest): TxnResponse {
+  /** Appends, depth first, the outcome of each compare set on the path the txn takes. */
+  private comparePath(req: TxnRequest, atRev: Revision, path: boolean[]): void {
     const succeeded = req.compare.every((c) =>
       evaluateCompare(
         c,
-        this.rangeAt({ key: c.key, ...(c.rangeEnd ? { rangeEnd: c.rangeEnd } : {}) }, tw.readRev).kvs,
+        this.rangeAt({ key: c.key, ...(c.rangeEnd ? { rangeEnd: c.rangeEnd } : {}) }, atRev).kvs,
       ),
     );
-    const ops = succeeded ? req.success : req.failure;
-    this.checkOps(ops, tw.readRev);
-    const responses: ResponseOp[] = ops.map((op) => this.runOp(tw, op));
-    return { header: { revision: tw.readRev }, succeeded, responses };
+    path.push(succeeded);
+    for (const op of succeeded ? req.success : req.failure) {
+      if (op.type === 'txn') this.comparePath(op.request, atRev, path);
+    }
   }
 
-  private runOp(tw: WriteTxn, op: RequestOp): ResponseOp {
+  /** Checks the ops on the txn's path before running any of it. */
+  private checkPath(req: TxnRequest, cursor: { path: boolean[]; at: number }, atRev: Revision): void {
+    const ops = cursor.path[cursor.at++] ? req.success : req.failure;
+    for (const op of ops) {
+      if (op.type === 'put') this.checkPut(op.request, atRev);
+      else if (op.type === 'range') this.checkReadRevision(op.request.revision ?? 0, atRev);
+      else if (op.type === 'txn') this.checkPath(op.request, cursor, atRev);
+    }
+  }
+
+  private txnIn(tw: WriteTxn, req: TxnRequest, cursor: { path: boolean[]; at: number }): TxnResponse {
+    const succeeded = cursor.path[cursor.at++]!;
+    const responses: ResponseOp[] = [];
+    for (const op of succeeded ? req.success : req.failure) responses.push(this.runOp(tw, op, cursor));
+    return { header: { revision: 0 as Revision }, succeeded, responses };
+  }
+
+  private runOp(tw: WriteTxn, op: RequestOp, cursor: { path: boolean[]; at: number }): ResponseOp {
     switch (op.type) {
       case 'range':
         return { type: 'range', response: this.rangeAt(op.request, tw.readRev) };
@@ -296,19 +322,7 @@ export class KVStore {
       case 'deleteRange':
         return { type: 'deleteRange', response: this.deleteRangeIn(tw, op.request) };
       case 'txn':
-        return { type: 'txn', response: this.txnIn(tw, op.request) };
-    }
-  }
-
-  /** Checks a branch before running any of it, so a txn fails whole or not at all. */
-  private checkOps(ops: readonly RequestOp[], curRev: Revision): void {
-    for (const op of ops) {
-      if (op.type === 'put') this.checkPut(op.request, curRev);
-      else if (op.type === 'range') this.checkReadRevision(op.request.revision ?? 0, curRev);
-      else if (op.type === 'txn') {
-        this.checkOps(op.request.success, curRev);
-        this.checkOps(op.request.failure, curRev);
-      }
+        return { type: 'txn', response: this.txnIn(tw, op.request, cursor) };
     }
   }
 
