@@ -45,6 +45,27 @@ export {
   MAX_LEASE_TTL,
 } from './lease/lessor.js';
 export { LevelBackend, type LevelBackendOptions } from './level-backend.js';
+export { type AlarmMember, Alarms, type AlarmType } from './maintenance/alarm.js';
+export { type DefragmentResult, defragment } from './maintenance/defrag.js';
+export { RestoreTargetNotEmptyError, SnapshotIntegrityError } from './maintenance/errors.js';
+export { type HashKVResult, hashKV, type StoreHashResult, storeHash } from './maintenance/hash.js';
+export {
+  DEFAULT_QUOTA_BACKEND_BYTES,
+  KV_OVERHEAD,
+  LEASE_OVERHEAD,
+  putCost,
+  Quota,
+  type QuotaOptions,
+  txnCost,
+} from './maintenance/quota.js';
+export {
+  RESTORE_INCOMPLETE_SCHEMA,
+  restoreSnapshot,
+  type SnapshotStatus,
+  snapshot,
+  snapshotStatus,
+} from './maintenance/snapshot.js';
+export { SNAPSHOT_FORMAT_VERSION } from './maintenance/snapshot-format.js';
 export { MemoryBackend } from './memory-backend.js';
 export { DEFAULT_MAX_TXN_OPS } from './txn.js';
 export * from './types.js';

@@ -1,0 +1,24 @@
+/**
+ * Named errors of the maintenance features (snapshot, restore). The store's own errors, including
+ * NoSpaceError and CorruptDataDirError, live in ../errors.ts.
+ */
+
+import { MvccError } from '../errors.js';
+
+/** A snapshot stream failed verification: its SHA-256 trailer, framing or length is wrong. */
+export class SnapshotIntegrityError extends MvccError {
+  readonly code = 'ErrSnapshotIntegrity';
+  constructor(detail: string) {
+    super(`snapshot: integrity check failed: ${detail}`);
+    this.name = 'SnapshotIntegrityError';
+  }
+}
+
+/** restoreSnapshot was given a backend that already holds data; it never merges into one. */
+export class RestoreTargetNotEmptyError extends MvccError {
+  readonly code = 'ErrRestoreTargetNotEmpty';
+  constructor(target: string) {
+    super(`snapshot: restore target ${target} is not empty`);
+    this.name = 'RestoreTargetNotEmptyError';
+  }
+}
