@@ -20,6 +20,8 @@ export interface Backend {
   flush(): Promise<void>;
   /** Iterates flushed entries with gte <= key < lt, in key order, from a consistent snapshot. */
   iterate(gte: Uint8Array, lt: Uint8Array): AsyncIterable<BackendEntry>;
+  /** Whether the backend holds no entry at all (without reading any value). */
+  isEmpty(): Promise<boolean>;
   /** Approximate bytes used on disk (or in memory). */
   sizeBytes(): Promise<number>;
   /** Rewrites storage to reclaim the space of deleted entries (etcd's defrag). */

@@ -25,6 +25,7 @@ import {
 } from './codec.js';
 import {
   CompactedError,
+  CorruptDataDirError,
   EmptyKeyError,
   ForeignDataDirError,
   FutureRevError,
@@ -496,7 +497,15 @@ export class KVStore {
   private async restore(): Promise<void> {
     const schema = this.backend.get(META_SCHEMA);
     if (schema === undefined) {
-      if (await this.hasAnyData()) {
+      if (!(await this.backend.isEmpty())) {
+        // History without its schema marker is a damaged tsetcd store (LevelDB lost the table
+        // that held the marker, e.g. after a truncated MANIFEST), not another program's data.
+        if (await this.hasStoreHistory()) {
+          throw new CorruptDataDirError(
+            describeBackend(this.backend),
+            'it holds tsetcd history but no schema marker: the store is damaged',
+          );
+        }
         throw new ForeignDataDirError(
           describeBackend(this.backend),
           'it holds data but no tsetcd schema marker',
@@ -550,8 +559,19 @@ export class KVStore {
     }
   }
 
-  private async hasAnyData(): Promise<boolean> {
-    for await (const _ of this.backend.iterate(new Uint8Array([0]), new Uint8Array([0xff]))) return true;
+  /** Whether the key bucket starts with a well-formed revision entry. */
+  private async hasStoreHistory(): Promise<boolean> {
+    const { gte, lt } = bucketBounds(Bucket.key);
+    try {
+      for await (const [k, v] of this.backend.iterate(gte, lt)) {
+        decodeRev(k, 1);
+        decodeKeyValue(v);
+        return true;
+      }
+    } catch {
+      // Not our format (another program's values fail our checksums or our decoding).
+      return false;
+    }
     return false;
   }
 }

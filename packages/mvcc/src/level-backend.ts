@@ -4,10 +4,15 @@
  * Writes go to an in-memory overlay that `get` consults first; `flush` turns the overlay into one
  * LevelDB batch (atomic: all or nothing across a crash), written in order after earlier batches.
  * Until a batch is written its overlay stays readable, so reads never go back in time.
+ *
+ * Every stored value starts with a CRC32 of key and value, verified on every read: classic-level
+ * never enables LevelDB's own checksum verification, so without this a bit flip inside a table
+ * file would be served as data.
  */
 
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import type { Backend, BackendEntry } from './backend.js';
 import { fromBinary, toBinary } from './bytes.js';
@@ -38,15 +43,33 @@ export class LevelBackend implements Backend {
     private readonly sync: boolean,
   ) {}
 
-  /** Opens (creating if missing) the LevelDB in `dir`; damage is reported as CorruptDataDirError. */
+  /**
+   * Opens (creating if missing) the LevelDB in `dir`. Damage is reported as CorruptDataDirError
+   * naming the file where it can be told: LevelDB's own error, the log records its recovery
+   * dropped (it reports them in its LOG file and opens anyway), or an existing LevelDB that
+   * recovered empty (a truncated MANIFEST: LevelDB falls back to a version without tables).
+   */
   static async open(dir: string, opts: LevelBackendOptions = {}): Promise<LevelBackend> {
+    // Read before opening: a successful open replaces the MANIFEST that CURRENT names.
+    const manifest = await readFile(join(dir, 'CURRENT'), 'utf8').then(
+      (s) => s.trim(),
+      () => undefined,
+    );
     const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
       await db.open();
     } catch (e) {
-      throw new CorruptDataDirError(dir, describeLevelError(e));
+      throw new CorruptDataDirError(dir, `${describeLevelError(e)}${await suspectFiles(dir, manifest)}`);
     }
-    return new LevelBackend(db, dir, opts.sync ?? true);
+    const backend = new LevelBackend(db, dir, opts.sync ?? true);
+    const problem =
+      (await droppedByRecovery(dir)) ??
+      (manifest !== undefined && (await backend.isEmpty()) ? `${EMPTIED} (it was ${manifest})` : undefined);
+    if (problem !== undefined) {
+      await backend.close();
+      throw new CorruptDataDirError(dir, problem);
+    }
+    return backend;
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -58,7 +81,13 @@ export class LevelBackend implements Backend {
       const w = this.writing[i]!.get(k);
       if (w !== undefined) return w ?? undefined;
     }
-    return this.db.getSync(key);
+    let stored: Uint8Array | undefined;
+    try {
+      stored = this.db.getSync(key);
+    } catch (e) {
+      throw this.readError(e, key);
+    }
+    return stored === undefined ? undefined : this.unseal(key, stored);
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
@@ -77,9 +106,8 @@ export class LevelBackend implements Backend {
     const ops: ({ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array })[] =
       [];
     for (const [k, v] of overlay) {
-      ops.push(
-        v === null ? { type: 'del', key: fromBinary(k) } : { type: 'put', key: fromBinary(k), value: v },
-      );
+      const key = fromBinary(k);
+      ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: seal(key, v) });
     }
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
@@ -92,8 +120,14 @@ export class LevelBackend implements Backend {
   async *iterate(gte: Uint8Array, lt: Uint8Array): AsyncIterable<BackendEntry> {
     await this.flush();
     const snapshot = this.db.snapshot();
+    let at = gte;
     try {
-      for await (const [k, v] of this.db.iterator({ gte, lt, snapshot })) yield [k, v];
+      for await (const [k, v] of this.db.iterator({ gte, lt, snapshot })) {
+        at = k;
+        yield [k, this.unseal(k, v)];
+      }
+    } catch (e) {
+      throw this.readError(e, at);
     } finally {
       await snapshot.close();
     }
@@ -113,6 +147,31 @@ export class LevelBackend implements Backend {
     await this.db.compactRange(MIN_KEY, MAX_KEY);
   }
 
+  /** Checks and strips the checksum of a stored value. */
+  private unseal(key: Uint8Array, stored: Uint8Array): Uint8Array {
+    const value = stored.subarray(CHECKSUM_BYTES);
+    if (stored.length < CHECKSUM_BYTES || readU32(stored) !== checksum(key, value)) {
+      const tables = tablesHolding(this.db.getProperty('leveldb.sstables'), key);
+      const where = tables.length > 0 ? ` in ${tables.join(' or ')}` : ' (in the log or memtable)';
+      throw new CorruptDataDirError(this.dir, `checksum mismatch for a stored entry${where}`);
+    }
+    return value;
+  }
+
+  /** Whether the LevelDB holds no entry at all. */
+  async isEmpty(): Promise<boolean> {
+    for await (const _ of this.db.keys({ limit: 1 })) return false;
+    return true;
+  }
+
+  /** A LevelDB read error as CorruptDataDirError, naming the table files that hold `near`. */
+  private readError(e: unknown, near: Uint8Array): unknown {
+    if (e instanceof StoreClosedError || !isLevelDataError(e)) return e;
+    const tables = tablesHolding(this.db.getProperty('leveldb.sstables'), near);
+    const where = tables.length > 0 ? ` (reading ${tables.join(' or ')})` : '';
+    return new CorruptDataDirError(this.dir, `${describeLevelError(e)}${where}`);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush();
@@ -129,4 +188,78 @@ function describeLevelError(e: unknown): string {
     cur = (cur as { cause?: unknown }).cause;
   }
   return parts.join(': ') || String(e);
+}
+
+/** Bytes of the per-entry checksum that precedes every stored value. */
+const CHECKSUM_BYTES = 4;
+
+function checksum(key: Uint8Array, value: Uint8Array): number {
+  return crc32(value, crc32(key));
+}
+
+function readU32(b: Uint8Array): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** The stored form of a value: CRC32(key, value) big-endian, then the value. */
+function seal(key: Uint8Array, value: Uint8Array): Uint8Array {
+  const out = new Uint8Array(CHECKSUM_BYTES + value.length);
+  const c = checksum(key, value);
+  out[0] = c >>> 24;
+  out[1] = (c >>> 16) & 0xff;
+  out[2] = (c >>> 8) & 0xff;
+  out[3] = c & 0xff;
+  out.set(value, CHECKSUM_BYTES);
+  return out;
+}
+
+const EMPTIED =
+  'the LevelDB exists but recovered with no entries at all: its MANIFEST or log was truncated or lost ' +
+  '(remove the dir only if it never held a store)';
+
+/** LevelDB errors that mean damaged data, as opposed to misuse. */
+function isLevelDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  const message = e instanceof Error ? e.message : '';
+  return code === 'LEVEL_CORRUPTION' || code === 'LEVEL_IO_ERROR' || /^(Corruption|IO error):/.test(message);
+}
+
+/**
+ * LevelDB writes what its log recovery dropped to the LOG file ("…/000003.log: dropping 32768
+ * bytes; Corruption: checksum mismatch") and opens anyway unless paranoid_checks is set, which
+ * classic-level never sets. A torn tail (a crash mid-write) is not reported there, so any such
+ * line means damage.
+ */
+async function droppedByRecovery(dir: string): Promise<string | undefined> {
+  const log = await readFile(join(dir, 'LOG'), 'utf8').catch(() => '');
+  const dropped = log.split('\n').filter((l) => /: dropping \d+ bytes; /.test(l));
+  if (dropped.length === 0) return undefined;
+  return `log recovery dropped records: ${dropped.map((l) => l.replace(/^\S+ \S+ /, '').replace(`${dir}/`, '')).join('; ')}`;
+}
+
+/** For an open failure: the files LevelDB was recovering, when its message names none. */
+async function suspectFiles(dir: string, manifest: string | undefined): Promise<string> {
+  const dropped = await droppedByRecovery(dir);
+  if (dropped !== undefined) return ` (${dropped})`;
+  return manifest === undefined ? '' : ` (recovering ${manifest}, named by CURRENT)`;
+}
+
+/**
+ * The table files whose key range holds `key`, from LevelDB's "leveldb.sstables" property:
+ * lines like " 5:40449['\x01\x00…' @ 1 : 1 .. 'key-99' @ 301 : 1]" (keys escaped as \xHH).
+ */
+function tablesHolding(sstables: string, key: Uint8Array): string[] {
+  const k = toBinary(key);
+  const out: string[] = [];
+  for (const m of sstables.matchAll(/^ (\d+):\d+\['(.*)' @ \d+ : \d+ \.\. '(.*)' @ \d+ : \d+\]$/gm)) {
+    const [, num, smallest, largest] = m;
+    if (unescapeLevelKey(smallest!) <= k && k <= unescapeLevelKey(largest!))
+      out.push(`${num!.padStart(6, '0')}.ldb`);
+  }
+  return out;
+}
+
+/** Undoes LevelDB's EscapeString (non-printable bytes as \xHH) into a binary string. */
+function unescapeLevelKey(s: string): string {
+  return s.replace(/\\x([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
 }

@@ -49,6 +49,10 @@ export class MemoryBackend implements Backend {
     }
   }
 
+  isEmpty(): Promise<boolean> {
+    return Promise.resolve(this.tree.size === 0);
+  }
+
   sizeBytes(): Promise<number> {
     return Promise.resolve(this.bytes);
   }

@@ -130,6 +130,10 @@ export class HoldDeletesBackend implements Backend {
   iterate(gte: Uint8Array, lt: Uint8Array): AsyncIterable<BackendEntry> {
     return this.inner.iterate(gte, lt);
   }
+  isEmpty(): Promise<boolean> {
+    return this.inner.isEmpty();
+  }
+
   sizeBytes(): Promise<number> {
     return this.inner.sizeBytes();
   }
