@@ -69,11 +69,12 @@ export function decodeKeyValue(b: Uint8Array): KeyValue {
   let at = 0;
   const keyLen = dv.getUint32(at);
   at += 4;
-  const key = b.slice(at, at + keyLen);
+  // Copied into plain Uint8Arrays: a LevelDB read hands us a Node Buffer, whose slice is a view.
+  const key = copyBytes(b, at, keyLen);
   at += keyLen;
   const valueLen = dv.getUint32(at);
   at += 4;
-  const value = b.slice(at, at + valueLen);
+  const value = copyBytes(b, at, valueLen);
   at += valueLen;
   if (at + 32 !== b.length) throw new RangeError('mvcc: malformed stored key-value');
   return {
@@ -84,6 +85,12 @@ export function decodeKeyValue(b: Uint8Array): KeyValue {
     version: Number(dv.getBigUint64(at + 16)),
     lease: dv.getBigInt64(at + 24),
   };
+}
+
+function copyBytes(b: Uint8Array, at: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  out.set(b.subarray(at, at + len));
+  return out;
 }
 
 /** Encodes a non-negative safe integer as 8 big-endian bytes (meta values). */

@@ -39,7 +39,7 @@ import { type RevSet, revKey } from './key-index.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
 import { decodeRev, type Rev } from './revision.js';
 import { TreeIndex } from './tree-index.js';
-import { DEFAULT_MAX_TXN_OPS, evaluateCompare, isWriteTxn, validateTxn } from './txn.js';
+import { DEFAULT_MAX_TXN_OPS, evaluateCompare, hasPut, validateTxn } from './txn.js';
 import {
   type DeleteRangeRequest,
   type DeleteRangeResponse,
@@ -237,7 +237,7 @@ export class KVStore {
   put(req: PutRequest): PutResponse {
     if (req.key.length === 0) throw new EmptyKeyError();
     if (this.spaceExhausted) throw new NoSpaceError();
-    this.checkPut(req, this.currentRev);
+    this.checkPut(req, this.currentRev, true);
     const tw = new WriteTxn(this.currentRev);
     const resp = this.putIn(tw, req);
     this.end(tw);
@@ -273,7 +273,9 @@ export class KVStore {
    */
   txn(req: TxnRequest): TxnResponse {
     validateTxn(req, this.maxTxnOps);
-    if (this.spaceExhausted && isWriteTxn(req)) throw new NoSpaceError(); // etcd's isTxnReadonly
+    // etcd's capped applier refuses a txn whose quota cost is > 0, i.e. one that puts (etcd counts
+    // only top-level puts; nested ones are counted here too). A delete-only txn runs.
+    if (this.spaceExhausted && hasPut(req)) throw new NoSpaceError();
     const path: boolean[] = [];
     this.comparePath(req, this.currentRev, path);
     this.checkPath(req, { path, at: 0 }, this.currentRev);
@@ -328,14 +330,19 @@ export class KVStore {
   }
 
   /** etcd's checkPutRequest and checkRequestPut, in etcd's order. */
-  private checkPut(req: PutRequest, curRev: Revision): void {
+  private checkPut(req: PutRequest, curRev: Revision, leaseFirst = false): void {
     if (req.ignoreValue && req.value !== undefined && req.value.length > 0) throw new ValueProvidedError();
     if (req.ignoreLease && (req.lease ?? NO_LEASE) !== NO_LEASE) throw new LeaseProvidedError();
+    const lease = req.lease ?? NO_LEASE;
+    const checkLease = () => {
+      if (lease !== NO_LEASE && !(this.leases?.exists(lease) ?? false)) throw new LeaseNotFoundError();
+    };
+    // etcd's plain Put looks the lease up first (txn.Put); a txn's checkPut checks the key first.
+    if (leaseFirst) checkLease();
     if ((req.ignoreValue || req.ignoreLease) && this.index.get(toBinary(req.key), curRev) === undefined) {
       throw new KeyNotFoundError();
     }
-    const lease = req.lease ?? NO_LEASE;
-    if (lease !== NO_LEASE && !(this.leases?.exists(lease) ?? false)) throw new LeaseNotFoundError();
+    if (!leaseFirst) checkLease();
   }
 
   private putIn(tw: WriteTxn, req: PutRequest): PutResponse {

@@ -4,7 +4,13 @@
  */
 
 import { compareBytes, inRange, keyRange, toBinary } from './bytes.js';
-import { DuplicateKeyError, EmptyKeyError, TooManyOpsError } from './errors.js';
+import {
+  DuplicateKeyError,
+  EmptyKeyError,
+  LeaseProvidedError,
+  TooManyOpsError,
+  ValueProvidedError,
+} from './errors.js';
 import type { Compare, KeyValue, RequestOp, TxnRequest } from './types.js';
 import { NO_LEASE } from './types.js';
 
@@ -18,14 +24,25 @@ export function validateTxn(req: TxnRequest, maxTxnOps = DEFAULT_MAX_TXN_OPS): v
   checkWrites(req.failure);
 }
 
+/**
+ * etcd's checkTxnRequest: op counts (a nested txn gets the budget its parent left, max - opc),
+ * empty keys, and checkPutRequest's ignore_* rules on every put of both branches.
+ */
 function checkOpCounts(req: TxnRequest, max: number): void {
-  if (req.compare.length > max || req.success.length > max || req.failure.length > max) {
-    throw new TooManyOpsError();
-  }
+  const opc = Math.max(req.compare.length, req.success.length, req.failure.length);
+  if (opc > max) throw new TooManyOpsError();
   for (const c of req.compare) if (c.key.length === 0) throw new EmptyKeyError();
   for (const op of [...req.success, ...req.failure]) {
-    if (op.type === 'txn') checkOpCounts(op.request, max);
-    else if (op.request.key.length === 0) throw new EmptyKeyError();
+    if (op.type === 'txn') {
+      checkOpCounts(op.request, max - opc);
+      continue;
+    }
+    if (op.request.key.length === 0) throw new EmptyKeyError();
+    if (op.type === 'put') {
+      const p = op.request;
+      if (p.ignoreValue && (p.value?.length ?? 0) > 0) throw new ValueProvidedError();
+      if (p.ignoreLease && (p.lease ?? NO_LEASE) !== NO_LEASE) throw new LeaseProvidedError();
+    }
   }
 }
 
@@ -64,6 +81,16 @@ function checkWrites(ops: readonly RequestOp[]): { puts: Set<string>; dels: Dele
     puts.add(k);
   }
   return { puts, dels };
+}
+
+/**
+ * Whether a txn may put, in any branch at any depth: what NOSPACE refuses (etcd's costTxn > 0,
+ * which counts only top-level puts; nested puts are counted here too).
+ */
+export function hasPut(req: TxnRequest): boolean {
+  const puts = (ops: readonly RequestOp[]): boolean =>
+    ops.some((op) => op.type === 'put' || (op.type === 'txn' && hasPut(op.request)));
+  return puts(req.success) || puts(req.failure);
 }
 
 /** Whether a txn (recursively) contains any put or delete. */
