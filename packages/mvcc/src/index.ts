@@ -67,5 +67,27 @@ export {
 } from './maintenance/snapshot.js';
 export { SNAPSHOT_FORMAT_VERSION } from './maintenance/snapshot-format.js';
 export { MemoryBackend } from './memory-backend.js';
+export { MvccStore, type MvccStoreOptions } from './store.js';
 export { DEFAULT_MAX_TXN_OPS } from './txn.js';
 export * from './types.js';
+export { defaultWatchScheduler, ManualWatchScheduler, type WatchScheduler } from './watch-scheduler.js';
+export {
+  DEFAULT_MAX_WATCHERS_PER_SYNC,
+  DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS,
+  DEFAULT_SYNC_BATCH_REVISIONS,
+  DEFAULT_WATCH_BUFFER,
+  WatchableStore,
+  type WatchableStoreHooks,
+  type WatchableStoreOptions,
+  type WatchStats,
+} from './watchable-store.js';
+export {
+  EmptyWatcherRangeError,
+  Watcher,
+  type WatcherEvents,
+  type WatchFilter,
+  type WatchId,
+  type WatchOptions,
+  type WatchRequest,
+  type WatchResponse,
+} from './watcher.js';

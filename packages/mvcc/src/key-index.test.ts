@@ -10,6 +10,10 @@
  *
  * `describeGenerations` prints a keyIndex in that notation (newest generation first), so every
  * expectation below reads like the doc block.
+ *
+ * Compaction rule (etcd#18274): a generation whose tombstone is exactly at the compaction revision
+ * keeps that tombstone, in the index and in the set of revisions the backend keeps, so a watch
+ * from that revision still sees the delete; the next compaction above it removes it.
  */
 
 import { describe, expect, it } from 'vitest';
@@ -126,10 +130,13 @@ describe('KeyIndex.compact: each step of the doc block', () => {
     expect(ki.get(4)?.ver).toBe(1);
   });
 
-  it('compact(3) drops the generation that ended at 3; nothing is live at 3', () => {
+  it('compact(3) keeps the tombstone 3.0(t) of the generation that ended at 3; nothing is live at 3', () => {
     const { ki, available } = compacted(3);
-    expect(describeGenerations(ki)).toEqual(['{empty}', '{4.0, 5.0(t)}']);
-    expect(available).toEqual([]);
+    expect(describeGenerations(ki)).toEqual(['{empty}', '{4.0, 5.0(t)}', '{3.0(t)}']);
+    expect(available).toEqual([revKey(3, 0)]);
+    expect(ki.get(3)).toBeUndefined();
+    // A watch from 3 still sees the delete at 3 (etcd#18274).
+    expect(ki.since(3)[0]).toEqual({ main: 3, sub: 0 });
   });
 
   it('compact(4) → {empty} {4.0, 5.0(t)}', () => {
@@ -138,11 +145,13 @@ describe('KeyIndex.compact: each step of the doc block', () => {
     expect(available).toEqual([revKey(4, 0)]);
   });
 
-  it('compact(5) → {empty}: the key may be removed', () => {
+  it('compact(5) → {empty} {5.0(t)}: the tombstone at 5 is kept, so the key is not removed yet', () => {
     const { ki, available } = compacted(5);
-    expect(describeGenerations(ki)).toEqual(['{empty}']);
-    expect(available).toEqual([]);
-    expect(ki.isEmpty()).toBe(true);
+    expect(describeGenerations(ki)).toEqual(['{empty}', '{5.0(t)}']);
+    expect(available).toEqual([revKey(5, 0)]);
+    expect(ki.isEmpty()).toBe(false);
+    expect(ki.get(5)).toBeUndefined();
+    expect(ki.since(5)).toEqual([{ main: 5, sub: 0 }]);
   });
 
   it('compact(6) → {empty}: the key may be removed', () => {
@@ -154,13 +163,35 @@ describe('KeyIndex.compact: each step of the doc block', () => {
 
   it('compacting step by step ends where compacting at once does', () => {
     const ki = pictured();
-    for (const at of [1, 2, 3, 4]) {
+    for (const at of [1, 2, 3, 4, 5, 6]) {
       const step = compacted(at, ki);
       expect(describeGenerations(step.ki)).toEqual(describeGenerations(compacted(at).ki));
       expect(step.available).toEqual(compacted(at).available);
+      // The tombstone kept by compact(5) is removed only by the compaction above it.
+      expect(ki.isEmpty()).toBe(at === 6);
     }
-    compacted(5, ki);
+  });
+
+  it('walks the doc block: each compaction keeps a tombstone at its revision, the next one drops it', () => {
+    const ki = pictured();
+    const steps: [number, string[], string[]][] = [
+      [2, ['{empty}', '{4.0, 5.0(t)}', '{2.0, 3.0(t)}'], [revKey(2, 0)]],
+      [3, ['{empty}', '{4.0, 5.0(t)}', '{3.0(t)}'], [revKey(3, 0)]],
+      // 3.0(t) is not in the set: the backend may now drop it.
+      [4, ['{empty}', '{4.0, 5.0(t)}'], [revKey(4, 0)]],
+      [5, ['{empty}', '{5.0(t)}'], [revKey(5, 0)]],
+      [6, ['{empty}'], []],
+    ];
+    for (const [at, generations, available] of steps) {
+      const step = compacted(at, ki);
+      expect({ at, generations: describeGenerations(ki), available: step.available }).toEqual({
+        at,
+        generations,
+        available,
+      });
+    }
     expect(ki.isEmpty()).toBe(true);
+    expect(ki.modified).toEqual({ main: 5, sub: 0 });
   });
 
   it('keeps the newest write of a compacted main revision (sub-revisions)', () => {
@@ -184,12 +215,14 @@ describe('KeyIndex.compact: each step of the doc block', () => {
 });
 
 describe('KeyIndex.keep', () => {
+  // A tombstone exactly at atRev (3 and 5) is kept, as compact keeps it. etcd's keep leaves it
+  // out so hashes match etcd <= 3.5.15; tsetcd's keep is exactly what compact keeps.
   it.each([
     [1, [revKey(1, 0)]],
     [2, [revKey(2, 0)]],
-    [3, []],
+    [3, [revKey(3, 0)]],
     [4, [revKey(4, 0)]],
-    [5, []],
+    [5, [revKey(5, 0)]],
     [6, []],
   ])('keep(%i) marks what compact would keep, changing nothing', (atRev, want) => {
     const ki = pictured();
@@ -197,6 +230,7 @@ describe('KeyIndex.keep', () => {
     ki.keep(atRev, available);
     expect([...available].sort()).toEqual(want);
     expect(describeGenerations(ki)).toEqual(['{empty}', '{4.0, 5.0(t)}', '{1.0, 2.0, 3.0(t)}']);
+    expect([...available].sort()).toEqual(compacted(atRev).available);
   });
 });
 
@@ -235,5 +269,66 @@ describe('KeyIndex.restore', () => {
     expect(ki.get(8)?.ver).toBe(5);
     ki.tombstone(r(9), 0);
     expect(describeGenerations(ki)).toEqual(['{empty}', '{7.1, 8.0, 9.0(t)}']);
+  });
+});
+
+describe('KeyIndex.restoreTombstone', () => {
+  /** The picture compacted at its last tombstone: what a replica that never restarted holds. */
+  const original = () => compacted(5).ki;
+  /** What a restarted replica rebuilds from the one revision left on disk, 5.0(t). */
+  function restored(): KeyIndex {
+    const ki = new KeyIndex('foo');
+    ki.restoreTombstone({ main: r(5), sub: 0 });
+    return ki;
+  }
+
+  it('rebuilds {empty} {5.0(t)}, as compact(5) left it', () => {
+    expect(describeGenerations(restored())).toEqual(['{empty}', '{5.0(t)}']);
+    expect(describeGenerations(restored())).toEqual(describeGenerations(original()));
+    expect(restored().modified).toEqual(original().modified);
+    expect(restored().isEmpty()).toBe(false);
+  });
+
+  it('answers get and since as the original: never live, the delete still visible', () => {
+    for (const atRev of [0, 4, 5, 6, 7]) {
+      expect(restored().get(atRev)).toBeUndefined();
+      expect(original().get(atRev)).toBeUndefined();
+    }
+    expect(restored().since(0)).toEqual([{ main: 5, sub: 0 }]);
+    expect(restored().since(5)).toEqual(original().since(5));
+    expect(restored().since(6)).toEqual([]);
+  });
+
+  it('keep and compact treat it as the original: kept at 5, gone at 6', () => {
+    for (const atRev of [5, 6, 7]) {
+      const want: RevSet = new Set();
+      original().keep(atRev, want);
+      const got: RevSet = new Set();
+      restored().keep(atRev, got);
+      expect(got).toEqual(want);
+      expect([...got]).toEqual(atRev === 5 ? [revKey(5, 0)] : []);
+
+      const o = compacted(atRev, original());
+      const x = compacted(atRev, restored());
+      expect(describeGenerations(x.ki)).toEqual(describeGenerations(o.ki));
+      expect(x.available).toEqual(o.available);
+      expect(x.ki.isEmpty()).toBe(atRev > 5);
+    }
+  });
+
+  it('is not live: a tombstone does nothing, a put starts a new generation at version 1', () => {
+    const x = restored();
+    const o = original();
+    expect(x.tombstone(r(6), 0)).toBe(false);
+    expect(o.tombstone(r(6), 0)).toBe(false);
+    x.put(r(6), 0);
+    o.put(r(6), 0);
+    expect(describeGenerations(x)).toEqual(['{6.0}', '{5.0(t)}']);
+    expect(describeGenerations(x)).toEqual(describeGenerations(o));
+    expect(x.get(6)).toEqual({ modified: { main: 6, sub: 0 }, created: { main: 6, sub: 0 }, ver: 1 });
+    expect(x.get(6)).toEqual(o.get(6));
+    // Compacting at the put drops the old tombstone and keeps the put, as etcd's TestRestoreTombstone.
+    expect(compacted(6, x).available).toEqual([revKey(6, 0)]);
+    expect(describeGenerations(x)).toEqual(['{6.0}']);
   });
 });

@@ -11,11 +11,12 @@
  *       {1.0, 2.0, 3.0(t)}
  *
  * Compact(n) removes every revision <= n except the newest one <= n in each generation that is
- * still live at n, and drops generations that ended at or before n:
+ * live at n or ends exactly at n, and drops generations that ended before n:
  *
  *     compact(2) → {empty} {4.0, 5.0(t)} {2.0, 3.0(t)}
  *     compact(4) → {empty} {4.0, 5.0(t)}
- *     compact(5) → {empty}            (5.0(t) itself is kept in `available` until then)
+ *     compact(5) → {empty} {5.0(t)}   (a tombstone AT the compaction revision is kept, so a
+ *                                      watch from 5 still sees the delete: etcd#18274)
  *     compact(6) → {empty}            → the key index is empty and may be removed
  *
  * Revisions are stored as parallel number arrays (mains, subs) to keep a million keys small.
@@ -124,6 +125,19 @@ export class KeyIndex {
     this.modified = modified;
   }
 
+  /**
+   * Restores a key whose first retained revision is its tombstone (the rest was compacted): a
+   * generation holding just the tombstone, so compaction and hashKV treat it exactly as on a
+   * replica that never restarted (etcd#19188).
+   */
+  restoreTombstone(tombstone: Rev): void {
+    const g = new Generation(1, tombstone);
+    g.mains.push(tombstone.main);
+    g.subs.push(tombstone.sub);
+    this.generations = [g, new Generation()];
+    this.modified = tombstone;
+  }
+
   /** Records a delete at (main, sub): ends the current generation. Returns false if not live. */
   tombstone(main: Revision, sub: number): boolean {
     const last = this.generations[this.generations.length - 1];
@@ -179,7 +193,7 @@ export class KeyIndex {
   }
 
   /**
-   * Steps 1–2 shared by compact and keep: (1) skip generations that ended at or before atRev;
+   * Steps 1–2 shared by compact and keep: (1) skip generations that ended before atRev;
    * (2) in the first one that did not, find the newest revision <= atRev and mark it available.
    */
   private doCompact(atRev: number, available: RevSet): { genIdx: number; revIndex: number } {
@@ -187,7 +201,9 @@ export class KeyIndex {
     let g = this.generations[0]!;
     while (genIdx < this.generations.length - 1) {
       const tomb = g.mains[g.length - 1]!;
-      if (tomb > atRev) break;
+      // A generation that ends exactly at atRev keeps its tombstone, so a watch from atRev still
+      // sees that delete (etcd#18274).
+      if (tomb >= atRev) break;
       genIdx++;
       g = this.generations[genIdx]!;
     }
@@ -199,27 +215,17 @@ export class KeyIndex {
   /** Removes revisions older than the one live at atRev; records the kept revision in `available`. */
   compact(atRev: number, available: RevSet): void {
     if (this.generations.length === 0) return;
-    let { genIdx, revIndex } = this.doCompact(atRev, available);
+    const { genIdx, revIndex } = this.doCompact(atRev, available);
     const g = this.generations[genIdx]!;
-    if (!g.isEmpty()) {
-      if (revIndex > 0) g.dropFirst(revIndex);
-      // A generation reduced to just its tombstone is over: the tombstone need not be kept.
-      if (g.length === 1 && genIdx !== this.generations.length - 1) {
-        available.delete(revKey(g.mains[0]!, g.subs[0]!));
-        genIdx++;
-      }
-    }
+    // Any generation kept here is the current one or ends at or after atRev (see doCompact), so
+    // its revision at atRev (possibly the tombstone AT atRev) stays.
+    if (!g.isEmpty() && revIndex > 0) g.dropFirst(revIndex);
     if (genIdx > 0) this.generations = this.generations.slice(genIdx);
   }
 
   /** Like compact, without changing anything: which revision of this key survives compact(atRev). */
   keep(atRev: number, available: RevSet): void {
     if (this.isEmpty() || this.generations.length === 0) return;
-    const { genIdx, revIndex } = this.doCompact(atRev, available);
-    const g = this.generations[genIdx]!;
-    if (!g.isEmpty() && revIndex === g.length - 1 && genIdx !== this.generations.length - 1) {
-      // The kept revision would be a tombstone: it is removed by compaction too.
-      available.delete(revKey(g.mains[revIndex]!, g.subs[revIndex]!));
-    }
+    this.doCompact(atRev, available);
   }
 }

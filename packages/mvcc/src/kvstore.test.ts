@@ -744,12 +744,24 @@ describe('compaction', () => {
     store.deleteRange({ key: k('c') }); // 10
     store.put({ key: k('c'), value: k('again') }); // 11
     store.deleteRange({ key: k('fop') }); // 12
-    const keep = [...store.keep(10)].map((s) => s.replace(':', '.')).sort();
-    // a@8, b@9, foo@5, foo/bar@6 are live at 10; c's and fop's old generations are over by 10,
-    // except fop, deleted only at 12, whose 7 stays.
-    expect(keep).toEqual(['5.0', '6.0', '7.0', '8.0', '9.0']);
+    const keep = [...store.keep(10)]
+      .map((s) => s.replace(':', '.'))
+      .sort((x, y) => parseFloat(x) - parseFloat(y));
+    // a@8, b@9, foo@5, foo/bar@6 are live at 10; fop, deleted only at 12, keeps its 7; c's first
+    // generation ended exactly at 10, so its tombstone 10 stays (a watch from 10 sees the delete:
+    // etcd#18274) while its put at 4 goes.
+    expect(keep).toEqual(['5.0', '6.0', '7.0', '8.0', '9.0', '10.0']);
     await store.compact(10);
-    expect(await storedRevisions(backend)).toEqual(['5.0', '6.0', '7.0', '8.0', '9.0', '11.0', '12.0t']);
+    expect(await storedRevisions(backend)).toEqual([
+      '5.0',
+      '6.0',
+      '7.0',
+      '8.0',
+      '9.0',
+      '10.0t',
+      '11.0',
+      '12.0t',
+    ]);
     expect(kvText(store.range({ ...ALL, revision: 10 }).kvs)).toEqual([
       'a=11',
       'b=0',
@@ -771,14 +783,38 @@ describe('compaction', () => {
     expect(store.compactRevision).toBe(9);
   });
 
-  it('keeps the revision after compacting away the tombstone of the last write', async () => {
-    const { store } = await open();
+  it('keeps the revision after compacting at the delete that was the last write', async () => {
+    const { store, backend } = await open();
     store.put({ key: k('a') }); // 2
     store.deleteRange({ key: k('a') }); // 3
     await store.compact(3);
+    // The tombstone at the compaction revision stays (etcd#18274); the put before it goes.
+    expect(await storedRevisions(backend)).toEqual(['3.0t']);
     expect(store.revision).toBe(3);
     expect(store.put({ key: k('a') }).header.revision).toBe(4);
     expect(store.range({ key: k('a') }).kvs[0]).toMatchObject({ createRevision: 4, version: 1 });
+  });
+
+  it('keeps a delete at the compaction revision until a later compaction (etcd#18274)', async () => {
+    const { store, backend } = await open();
+    store.put({ key: k('a'), value: k('1') }); // 2
+    store.put({ key: k('b'), value: k('1') }); // 3
+    store.deleteRange({ key: k('a') }); // 4
+    await store.compact(4);
+    expect(await storedRevisions(backend)).toEqual(['3.0', '4.0t']);
+    expect([...store.keep(4)].sort()).toEqual(['3:0', '4:0']);
+    // A watcher resuming from the compaction revision still gets the delete.
+    const events: string[] = [];
+    for await (const { revision, events: evs } of store.history(4, 4)) {
+      for (const e of evs) events.push(`${revision}: ${e.type} ${str(e.kv.key)}`);
+    }
+    expect(events).toEqual(['4: DELETE a']);
+    expect(store.range({ key: k('a'), revision: 4 }).kvs).toEqual([]);
+
+    store.put({ key: k('c'), value: k('1') }); // 5
+    expect([...store.keep(5)].sort()).toEqual(['3:0', '5:0']);
+    await store.compact(5);
+    expect(await storedRevisions(backend)).toEqual(['3.0', '5.0']);
   });
 
   it('history() replays every event from a revision, and refuses compacted revisions', async () => {

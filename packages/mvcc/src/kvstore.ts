@@ -544,7 +544,9 @@ export class KVStore {
       const key = toBinary(kv.key);
       lastMain = rev.main;
       if (tombstone) {
-        this.index.tombstone(key, rev);
+        if (!this.index.tombstone(key, rev) && this.index.keyIndex(key) === undefined) {
+          this.index.restoreTombstone(key, rev);
+        }
         continue;
       }
       const ki = this.index.keyIndex(key);

@@ -21,8 +21,10 @@ import { Bucket, bucketBounds } from './codec.js';
 import { CompactedError, ForeignDataDirError, FutureRevError } from './errors.js';
 import { KVStore, type KVStoreOptions } from './kvstore.js';
 import { LevelBackend } from './level-backend.js';
+import { hashKV } from './maintenance/hash.js';
 import { MemoryBackend } from './memory-backend.js';
 import { decodeRev } from './revision.js';
+import { applyAll, randomWorkload } from './test/maintenance-workload.js';
 import type { RangeResponse } from './types.js';
 
 const k = utf8;
@@ -265,14 +267,16 @@ describe('KVStore on LevelDB: close and reopen', () => {
     expect(await storedRevisionsIn(dir)).toEqual(wantOnDisk);
   });
 
-  it('never goes back in time: the latest write was a delete whose tombstone was compacted away', async () => {
+  it('never goes back in time: the latest write was a delete, compacted at its revision', async () => {
     const dir = await tempDir();
     const s1 = await openLevel(dir);
     s1.put({ key: k('a'), value: k('1') }); // 2
     s1.put({ key: k('b'), value: k('1') }); // 3
     s1.deleteRange({ key: k('a'), rangeEnd: NUL }); // 4
     await s1.compact(4);
-    expect(await storedRevisions(s1.backend)).toEqual([]);
+    // Only the tombstones at the compaction revision are left (etcd#18274): the index is empty.
+    expect(await storedRevisions(s1.backend)).toEqual(['4.0t', '4.1t']);
+    expect(s1.range(ALL).count).toBe(0);
     await s1.close();
 
     const s2 = await openLevel(dir);
@@ -308,5 +312,140 @@ describe('KVStore on LevelDB: close and reopen', () => {
     // The lost revisions are reused by the next writes, as the host re-applies its log.
     expect(s2.put({ key: k('a'), value: k('replayed') }).header.revision).toBe(12);
     await s2.close();
+  });
+});
+
+/** Every event of revisions [from, to], as `rev: TYPE key@modRevision` (Buffers and arrays alike). */
+async function historyText(store: KVStore, from: number, to: number): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { revision, events } of store.history(from, to)) {
+    for (const e of events) out.push(`${revision}: ${e.type} ${toBinary(e.kv.key)}@${e.kv.modRevision}`);
+  }
+  return out;
+}
+
+/** The keep set of a store at rev, sorted. */
+const keepOf = (store: KVStore, rev: number) => [...store.keep(rev)].sort();
+
+describe('KVStore on LevelDB: a tombstone at the compaction revision across a restart (etcd#19188)', () => {
+  /** Revisions 2..5: a is written twice and deleted at C = 5; b is live. */
+  function writeUntilDelete(store: KVStore): void {
+    store.put({ key: k('a'), value: k('1') }); // 2
+    store.put({ key: k('b'), value: k('1') }); // 3
+    store.put({ key: k('a'), value: k('2') }); // 4
+    store.deleteRange({ key: k('a') }); // 5 = C
+  }
+  const C = 5;
+
+  it('keep(C) and the next compaction behave as on a store that never restarted', async () => {
+    const twin = await KVStore.open(new MemoryBackend()); // never restarts
+    writeUntilDelete(twin);
+    await twin.compact(C);
+
+    const dir = await tempDir();
+    const s1 = await openLevel(dir);
+    writeUntilDelete(s1);
+    await s1.compact(C);
+    await s1.commit();
+    await s1.close();
+    // The tombstone at C is physically there; a's puts at 2 and 4 are gone.
+    expect(await storedRevisionsIn(dir)).toEqual(['3.0', '5.0t']);
+    expect(await storedRevisions(twin.backend)).toEqual(['3.0', '5.0t']);
+
+    const s2 = await openLevel(dir);
+    expect(s2.revision).toBe(C);
+    expect(s2.compactRevision).toBe(C);
+    expect(keepOf(s2, C)).toEqual(['3:0', '5:0']);
+    expect(keepOf(s2, C)).toEqual(keepOf(twin, C));
+    expect(await historyText(s2, C, C)).toEqual(['5: DELETE a@5']);
+    expect(await historyText(s2, C, C)).toEqual(await historyText(twin, C, C));
+    expect(s2.range({ key: k('a'), revision: C }).kvs).toEqual([]);
+    expect(s2.range({ key: k('a') }).count).toBe(0);
+
+    // The same writes and a later compaction on both: the tombstone goes, on both.
+    for (const s of [twin, s2]) {
+      s.put({ key: k('b'), value: k('2') }); // 6
+      s.put({ key: k('a'), value: k('3') }); // 7
+    }
+    expect(s2.range({ key: k('a') }).kvs[0]).toMatchObject({ createRevision: 7, modRevision: 7, version: 1 });
+    expect(twin.range({ key: k('a') }).kvs[0]).toMatchObject({
+      createRevision: 7,
+      modRevision: 7,
+      version: 1,
+    });
+    for (const at of [C + 1, C + 2]) expect(keepOf(s2, at)).toEqual(keepOf(twin, at));
+    expect(keepOf(s2, C + 1)).toEqual(['6:0']);
+    await twin.compact(C + 1);
+    await s2.compact(C + 1);
+    expect(await storedRevisions(s2.backend)).toEqual(['6.0', '7.0']);
+    expect(await storedRevisions(twin.backend)).toEqual(['6.0', '7.0']);
+    await expect(historyText(s2, C, C + 2)).rejects.toThrow(CompactedError);
+    expect(await historyText(s2, C + 1, C + 2)).toEqual(await historyText(twin, C + 1, C + 2));
+    await s2.close();
+
+    // And a third open finds nothing of the old tombstone.
+    const s3 = await openLevel(dir);
+    expect(await storedRevisions(s3.backend)).toEqual(['6.0', '7.0']);
+    expect(keepOf(s3, C + 1)).toEqual(['6:0']);
+    await s3.close();
+  });
+
+  it('hashKV agrees between a replica that restarted after compact(C) and one that did not', async () => {
+    const stay = await openLevel(await tempDir());
+    const dir = await tempDir();
+    const s1 = await openLevel(dir);
+    for (const s of [stay, s1]) {
+      writeUntilDelete(s);
+      await s.compact(C);
+    }
+    await s1.close();
+    const restarted = await openLevel(dir);
+
+    const want = await hashKV(stay);
+    expect(want).toMatchObject({ compactRevision: C, hashRevision: C });
+    expect(await hashKV(restarted)).toEqual(want);
+
+    // Still equal after more writes, and after the next compaction removes the tombstone.
+    for (const s of [stay, restarted]) s.put({ key: k('c'), value: k('1') }); // 6
+    expect(await hashKV(restarted)).toEqual(await hashKV(stay));
+    for (const s of [stay, restarted]) await s.compact(C + 1);
+    expect(await hashKV(restarted)).toEqual(await hashKV(stay));
+    await stay.close();
+    await restarted.close();
+  });
+
+  it('hashKV agrees after random histories ending in a range delete at C and compact(C)', async () => {
+    for (const seed of [1, 2, 3]) {
+      const reqs = randomWorkload(seed, 200, { compactions: true });
+      const stay = await openLevel(await tempDir());
+      const dir = await tempDir();
+      const s1 = await openLevel(dir);
+      for (const s of [stay, s1]) {
+        await applyAll(s, reqs, true);
+        s.deleteRange({ key: k('k0'), rangeEnd: k('k2') }); // C: deletes several keys
+        await s.compact(s.revision);
+      }
+      await s1.close();
+      const restarted = await openLevel(dir);
+      expect(restarted.revision).toBe(stay.revision);
+      expect(restarted.compactRevision).toBe(stay.revision);
+      // The delete at C really left tombstones on disk for keep(C) to account for.
+      const at = stay.revision;
+      const tombstonesAtC = (await storedRevisions(stay.backend)).filter((r) => r.startsWith(`${at}.`));
+      expect(tombstonesAtC.length).toBeGreaterThan(1);
+      expect(tombstonesAtC.every((r) => r.endsWith('t'))).toBe(true);
+      expect(await storedRevisions(restarted.backend)).toEqual(await storedRevisions(stay.backend));
+      expect(keepOf(restarted, at)).toEqual(keepOf(stay, at));
+      expect(await hashKV(restarted)).toEqual(await hashKV(stay));
+
+      // The same random tail (with its compactions) on both keeps them equal.
+      const tail = randomWorkload(seed + 100, 100, { compactions: true });
+      await applyAll(stay, tail, true);
+      await applyAll(restarted, tail, true);
+      expect(await hashKV(restarted)).toEqual(await hashKV(stay));
+      expect(await storedRevisions(restarted.backend)).toEqual(await storedRevisions(stay.backend));
+      await stay.close();
+      await restarted.close();
+    }
   });
 });

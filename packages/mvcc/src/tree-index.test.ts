@@ -88,23 +88,37 @@ describe('TreeIndex.get / range', () => {
 });
 
 describe('TreeIndex.compact / keep', () => {
-  it('returns the revisions <= atRev each key needs and drops keys with no history left', () => {
+  it('returns the revisions <= atRev each key needs, a tombstone at atRev included (etcd#18274)', () => {
     const ti = fixture();
     expect(ti.size).toBe(4);
     const kept = ti.compact(5 as Revision);
-    // a: 4.0 live at 5; b: deleted at 5, gone; c: 3.0; ba: only written after 5.
-    expect([...kept].sort()).toEqual([revKey(3, 0), revKey(4, 0)]);
-    expect(ti.keyIndex('b')).toBeUndefined();
-    expect(ti.size).toBe(3);
+    // a: 4.0 live at 5; b: deleted exactly at 5, its tombstone kept; c: 3.0; ba: only written after 5.
+    expect([...kept].sort()).toEqual([revKey(3, 0), revKey(4, 0), revKey(5, 0)]);
+    expect(ti.keyIndex('b')?.generations.map((g) => g.mains)).toEqual([[5], []]);
+    expect(ti.size).toBe(4);
     expect(live(ti, 'a', NUL, 5)).toEqual(['a@4', 'c@3']);
     expect(live(ti, 'a', NUL, 7)).toEqual(['ba@6', 'c@3']);
   });
 
-  it('compacting at the latest revision leaves only what is live', () => {
+  it('drops a key once a compaction above its kept tombstone leaves it no history', () => {
+    const ti = fixture();
+    ti.compact(5 as Revision);
+    const kept = ti.compact(6 as Revision);
+    // a: 4.0 still live at 6; b: tombstone 5 is below 6, gone with the key; ba: 6.0; c: 3.0.
+    expect([...kept].sort()).toEqual([revKey(3, 0), revKey(4, 0), revKey(6, 0)]);
+    expect(ti.keyIndex('b')).toBeUndefined();
+    expect(ti.size).toBe(3);
+    expect(live(ti, '\x00', NUL, 6)).toEqual(['a@4', 'ba@6', 'c@3']);
+  });
+
+  it('compacting at the latest revision leaves what is live and the tombstones written at it', () => {
     const ti = fixture();
     const kept = ti.compact(7 as Revision);
-    expect([...kept].sort()).toEqual([revKey(3, 0), revKey(6, 0)]);
-    expect(ti.size).toBe(2);
+    // a: deleted at 7, its tombstone kept; b: deleted at 5, gone; ba: 6.0; c: 3.0.
+    expect([...kept].sort()).toEqual([revKey(3, 0), revKey(6, 0), revKey(7, 0)]);
+    expect(ti.keyIndex('a')?.generations.map((g) => g.mains)).toEqual([[7], []]);
+    expect(ti.keyIndex('b')).toBeUndefined();
+    expect(ti.size).toBe(3);
     expect(live(ti, '\x00', NUL, 7)).toEqual(['ba@6', 'c@3']);
   });
 
@@ -115,6 +129,22 @@ describe('TreeIndex.compact / keep', () => {
       expect(live(ti, '\x00', NUL, 1)).toEqual(['a@1']);
       expect(k).toEqual([...fixture().compact(at as Revision)].sort());
     }
+  });
+
+  it('restoreTombstone seeds a key whose only retained revision is its tombstone', () => {
+    const restored = new TreeIndex();
+    restored.put('c', rev(3));
+    restored.restoreTombstone('b', rev(5));
+    const original = new TreeIndex();
+    original.put('b', rev(2));
+    original.put('c', rev(3));
+    original.tombstone('b', rev(5));
+    expect([...original.compact(5 as Revision)].sort()).toEqual([revKey(3, 0), revKey(5, 0)]);
+    expect([...restored.keep(5)].sort()).toEqual([...original.keep(5)].sort());
+    expect(restored.get('b', 5)).toBeUndefined();
+    expect(restored.tombstone('b', rev(6))).toBe(false);
+    expect([...restored.compact(6 as Revision)]).toEqual([revKey(3, 0)]);
+    expect(restored.keyIndex('b')).toBeUndefined();
   });
 
   it('restore seeds a key from its stored state', () => {

@@ -50,10 +50,15 @@ export class TreeIndex {
     this.indexOf(key).restore(created, modified, ver);
   }
 
+  /** Restores a key whose first retained revision is a tombstone (see KeyIndex.restoreTombstone). */
+  restoreTombstone(key: string, rev: Rev): void {
+    this.indexOf(key).restoreTombstone(rev);
+  }
+
   /** Records a delete of `key` at rev; returns false if it was not live. */
   tombstone(key: string, rev: Rev): boolean {
     const ki = this.tree.get(key);
-    return ki !== undefined && ki.tombstone(rev.main, rev.sub);
+    return ki?.tombstone(rev.main, rev.sub) ?? false;
   }
 
   /** The state of one key at atRev. */
