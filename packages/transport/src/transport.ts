@@ -5,12 +5,16 @@
  *
  * What a transport promises:
  * - `send` never throws and never blocks: a message to an unknown or unreachable peer is dropped
- *   and reported through `onUnreachable` (raft then probes that follower instead of pipelining).
+ *   and reported through `onUnreachable`, at most once per `send` call per peer (raft then probes
+ *   that follower instead of pipelining). Callbacks may run synchronously inside `send`,
+ *   `removePeer` or `close` (in-memory network) or later (TCP): hosts must accept both, and an
+ *   exception thrown by the host's own callback is the host's.
  * - Messages between two members arrive in the order they were sent, or not at all (TCP keeps
  *   order; the in-memory network may reorder only when a test asks it to). Raft tolerates loss,
  *   duplication and reordering; the ordering promise is about throughput, not safety.
  * - A MsgSnap's outcome is reported exactly once through `onSnapshotStatus` (raft keeps the
- *   follower in snapshot state until it hears).
+ *   follower in snapshot state until it hears); one still queued to a removed peer is a failure.
+ * - After `close()` no callback runs.
  * - Every message handed to `onMessage` has passed raft's `validateMessage` and is addressed to
  *   this member; malformed or foreign input is dropped (and, for TCP, its connection closed) with
  *   a logged reason, never thrown into the member.
