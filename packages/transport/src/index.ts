@@ -3,6 +3,7 @@
  * network with fault injection (for tests and single-process clusters) and TCP.
  */
 
+export { DEFAULT_MAX_FRAME_BYTES } from './framing.js';
 export {
   DEFAULT_AUTO_BATCH,
   DEFAULT_DELIVER_ALL_LIMIT,
@@ -29,4 +30,29 @@ export {
   type NetworkStats,
   sumCounts,
 } from './memory-network-stats.js';
+export {
+  CodecError,
+  FrameTooLargeError,
+  InvalidPeerUrlError,
+  ProtocolError,
+  TcpTransportError,
+} from './tcp-errors.js';
+export {
+  DEFAULT_BACKOFF_INITIAL_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  DEFAULT_SEND_QUEUE_SIZE,
+  DEFAULT_SNAPSHOT_CHUNK_BYTES,
+  formatTcpUrl,
+  type ListenAddress,
+  parseTcpUrl,
+  type TcpAddress,
+  type TcpTlsOptions,
+  type TcpTransportOptions,
+} from './tcp-options.js';
+export type { PeerState } from './tcp-peer.js';
+export { PROTOCOL_VERSION } from './tcp-protocol.js';
+export { TcpTransport, type TcpTransportEvents } from './tcp-transport.js';
 export type { Transport, TransportHandler, TransportLogger } from './transport.js';

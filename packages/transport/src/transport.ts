@@ -22,7 +22,7 @@
 
 import type { Message, NodeId } from '@tsetcd/raft';
 
-/** What a transport calls back into its member with. */
+/** What a transport calls back into its member with. Must not throw: a transport logs and swallows it. */
 export interface TransportHandler {
   /** A validated message addressed to this member. */
   onMessage(m: Message): void;
@@ -38,7 +38,10 @@ export interface Transport extends AsyncDisposable {
   readonly id: NodeId;
   /** Queues messages for delivery to their `to` peers. Never throws, never blocks. */
   send(messages: readonly Message[]): void;
-  /** Makes `peer` reachable at `url` (its form depends on the transport), or updates its URL. */
+  /**
+   * Makes `peer` reachable at `url` (its form depends on the transport), or updates its URL.
+   * Throws if `url` is not a URL this transport can use (e.g. `tcp://` on a TLS transport).
+   */
   addPeer(peer: NodeId, url: string): void;
   /** Forgets `peer`: drops its queue and connection; later sends to it are reported unreachable. */
   removePeer(peer: NodeId): void;

@@ -1,0 +1,112 @@
+/**
+ * Raft messages ⇄ msgpack, with an exact mapping for every value a message holds:
+ *
+ * | value                          | msgpack                                          |
+ * | ------------------------------ | ------------------------------------------------ |
+ * | NodeId (bigint, uint64)        | ext type 1, 8 bytes big-endian (never an int)    |
+ * | Term / Index (safe integer)    | int (the encoder picks the width; up to uint64)  |
+ * | boolean, string                | bool, str                                        |
+ * | Uint8Array                     | bin                                              |
+ * | object / array                 | map with the field names / array                 |
+ *
+ * Decoding never makes a bigint from an int (so a node ID sent as an int is refused rather than
+ * silently converted), reads ints above 2^53 as unsafe numbers (refused), and every decoded
+ * message goes through raft's `validateMessage`. Decoded payloads are views into the buffer given
+ * to the decoder, which must therefore not be reused. Pure. No I/O; framing is framing.ts's job.
+ */
+
+import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { InvalidMessageError, type Message, validateMessage } from '@tsetcd/raft';
+import { CodecError } from './tcp-errors.js';
+
+/** msgpack extension type that carries a NodeId (an application type: 0–127). */
+export const NODE_ID_EXT_TYPE = 1;
+
+/** Bytes of an encoded NodeId's extension payload. */
+export const NODE_ID_BYTES = 8;
+
+const MAX_U64 = (1n << 64n) - 1n;
+/** msgpack `array 32` marker: a message list's header is this byte and a u32 count. */
+const ARRAY32 = 0xdd;
+/** Bytes in front of the messages of an encoded message list. */
+export const MESSAGE_LIST_HEADER_BYTES = 5;
+
+const extensionCodec = new ExtensionCodec();
+extensionCodec.register({
+  type: NODE_ID_EXT_TYPE,
+  encode: (v: unknown): Uint8Array | null => {
+    if (typeof v !== 'bigint') return null;
+    if (v < 0n || v > MAX_U64) throw new RangeError(`node ID ${v} is not a uint64`);
+    const out = new Uint8Array(NODE_ID_BYTES);
+    new DataView(out.buffer).setBigUint64(0, v);
+    return out;
+  },
+  decode: (data: Uint8Array): bigint => {
+    if (data.length !== NODE_ID_BYTES) {
+      throw new CodecError(`node ID extension of ${data.length} bytes, want ${NODE_ID_BYTES}`);
+    }
+    return new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(0);
+  },
+});
+
+const encoder = new Encoder({ extensionCodec, useBigInt64: false });
+const decoder = new Decoder({ extensionCodec, useBigInt64: false });
+
+/** msgpack bytes of any value built from the types in the table above (used for control frames). */
+export function encodeValue(v: unknown): Uint8Array {
+  return encoder.encode(v);
+}
+
+/** Decodes bytes made by encodeValue. Throws CodecError on anything malformed or with trailing bytes. */
+export function decodeValue(bytes: Uint8Array): unknown {
+  try {
+    return decoder.decode(bytes);
+  } catch (err) {
+    if (err instanceof CodecError) throw err;
+    throw new CodecError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+/** msgpack bytes of one message. Throws RangeError if a node ID is not a uint64 (a local bug). */
+export function encodeMessage(m: Message): Uint8Array {
+  return encoder.encode(m);
+}
+
+/** Decodes and validates one message. Throws CodecError naming what is wrong. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  return validated(decodeValue(bytes), 'message');
+}
+
+/**
+ * A msgpack array of already-encoded messages (so a sender can size a batch before building it):
+ * an `array 32` header, then the messages back to back.
+ */
+export function encodeMessageList(encoded: readonly Uint8Array[]): Uint8Array {
+  let size = MESSAGE_LIST_HEADER_BYTES;
+  for (const e of encoded) size += e.length;
+  const out = new Uint8Array(size);
+  out[0] = ARRAY32;
+  new DataView(out.buffer).setUint32(1, encoded.length);
+  let at = MESSAGE_LIST_HEADER_BYTES;
+  for (const e of encoded) {
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
+
+/** Decodes and validates a list of messages; all or nothing. Throws CodecError. */
+export function decodeMessageList(bytes: Uint8Array): Message[] {
+  const v = decodeValue(bytes);
+  if (!Array.isArray(v)) throw new CodecError('message list is not an array');
+  return v.map((m, i) => validated(m, `message ${i}`));
+}
+
+function validated(v: unknown, what: string): Message {
+  try {
+    return validateMessage(v);
+  } catch (err) {
+    const detail = err instanceof InvalidMessageError ? err.message : String(err);
+    throw new CodecError(`${what}: ${detail}`, { cause: err });
+  }
+}
