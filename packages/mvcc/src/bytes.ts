@@ -32,6 +32,14 @@ export function toBinary(b: Uint8Array): string {
   return s;
 }
 
+/**
+ * Orders binary strings (bytewise order), for B-trees keyed by them. sorted-btree's default
+ * comparator tests for numbers and types first and makes up to three string comparisons.
+ */
+export function compareBinary(a: string, b: string): number {
+  return a < b ? -1 : a === b ? 0 : 1;
+}
+
 /** The bytes of a binary string made by `toBinary`. */
 export function fromBinary(s: string): Uint8Array {
   const b = new Uint8Array(s.length);

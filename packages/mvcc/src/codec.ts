@@ -6,8 +6,8 @@
  *   u32 keyLen | key | u32 valueLen | value | u64 createRevision | u64 modRevision | u64 version | i64 lease
  */
 
-import { encodeRevInto, REV_BYTES, type Rev } from './revision.js';
-import type { KeyValue, Revision } from './types.js';
+import { encodeRevInto, REV_BYTES, type Rev, readU64, writeU64 } from './revision.js';
+import { type KeyValue, NO_LEASE, type Revision } from './types.js';
 
 /** One-byte prefixes that split the backend's keyspace into buckets, as etcd's bbolt buckets. */
 export const Bucket = {
@@ -46,33 +46,33 @@ export function bucketBounds(bucket: number): { gte: Uint8Array; lt: Uint8Array 
 /** Encodes a KeyValue for the key bucket. */
 export function encodeKeyValue(kv: KeyValue): Uint8Array {
   const out = new Uint8Array(4 + kv.key.length + 4 + kv.value.length + 32);
-  const dv = new DataView(out.buffer);
   let at = 0;
-  dv.setUint32(at, kv.key.length);
+  writeU32(out, at, kv.key.length);
   at += 4;
   out.set(kv.key, at);
   at += kv.key.length;
-  dv.setUint32(at, kv.value.length);
+  writeU32(out, at, kv.value.length);
   at += 4;
   out.set(kv.value, at);
   at += kv.value.length;
-  dv.setBigUint64(at, BigInt(kv.createRevision));
-  dv.setBigUint64(at + 8, BigInt(kv.modRevision));
-  dv.setBigUint64(at + 16, BigInt(kv.version));
-  dv.setBigInt64(at + 24, kv.lease);
+  // Safe integers as two u32 halves: BigInt conversions cost more than the rest of the encoding.
+  writeU64(out, at, kv.createRevision);
+  writeU64(out, at + 8, kv.modRevision);
+  writeU64(out, at + 16, kv.version);
+  if (kv.lease !== NO_LEASE) new DataView(out.buffer).setBigInt64(at + 24, kv.lease); // else already zeros
   return out;
 }
 
 /** Decodes bytes made by encodeKeyValue; throws RangeError on malformed input. */
 export function decodeKeyValue(b: Uint8Array): KeyValue {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  // No DataView: constructing one costs as much as the rest of the decoding.
   let at = 0;
-  const keyLen = dv.getUint32(at);
+  const keyLen = readU32(b, at);
   at += 4;
   // Copied into plain Uint8Arrays: a LevelDB read hands us a Node Buffer, whose slice is a view.
   const key = copyBytes(b, at, keyLen);
   at += keyLen;
-  const valueLen = dv.getUint32(at);
+  const valueLen = readU32(b, at);
   at += 4;
   const value = copyBytes(b, at, valueLen);
   at += valueLen;
@@ -80,10 +80,10 @@ export function decodeKeyValue(b: Uint8Array): KeyValue {
   return {
     key,
     value,
-    createRevision: Number(dv.getBigUint64(at)) as Revision,
-    modRevision: Number(dv.getBigUint64(at + 8)) as Revision,
-    version: Number(dv.getBigUint64(at + 16)),
-    lease: dv.getBigInt64(at + 24),
+    createRevision: readU64(b, at) as Revision,
+    modRevision: readU64(b, at + 8) as Revision,
+    version: readU64(b, at + 16),
+    lease: isZero(b, at + 24, 8) ? NO_LEASE : new DataView(b.buffer, b.byteOffset).getBigInt64(at + 24),
   };
 }
 
@@ -93,15 +93,32 @@ function copyBytes(b: Uint8Array, at: number, len: number): Uint8Array {
   return out;
 }
 
+function writeU32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n >>> 24;
+  out[at + 1] = (n >>> 16) & 0xff;
+  out[at + 2] = (n >>> 8) & 0xff;
+  out[at + 3] = n & 0xff;
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  if (at + 4 > b.length) throw new RangeError('mvcc: malformed stored key-value');
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function isZero(b: Uint8Array, at: number, n: number): boolean {
+  for (let i = at; i < at + n; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 /** Encodes a non-negative safe integer as 8 big-endian bytes (meta values). */
 export function encodeU64(n: number): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  writeU64(out, 0, n);
   return out;
 }
 
 /** Decodes 8 big-endian bytes made by encodeU64. */
 export function decodeU64(b: Uint8Array): number {
   if (b.length !== 8) throw new RangeError('mvcc: malformed u64');
-  return Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0));
+  return readU64(b, 0);
 }

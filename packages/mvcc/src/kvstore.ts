@@ -197,13 +197,14 @@ export class KVStore {
     const atRev = this.checkReadRevision(req.revision ?? 0, curRev);
     const header = { revision: curRev };
     const limit = readLimit(req);
-    const keys: { key: string; rev: Rev }[] = [];
+    // Values are read as the index is walked: no intermediate list of revisions.
+    let kvs: KeyValue[] = [];
+    const countOnly = req.countOnly === true;
     const count = this.index.forEachLive(keyRange(req.key, req.rangeEnd), atRev, (k) => {
-      if (!req.countOnly && (limit === 0 || keys.length < limit)) keys.push({ key: k.key, rev: k.modified });
+      if (!countOnly && (limit === 0 || kvs.length < limit)) kvs.push(this.readKeyValue(k.modified));
       return true;
     });
-    if (req.countOnly) return { header, kvs: [], more: false, count };
-    let kvs = keys.map((k) => this.readKeyValue(k.rev));
+    if (countOnly) return { header, kvs: [], more: false, count };
     kvs = sortKeyValues(req, filterByRevisions(req, kvs));
     const limited = applyLimit(req, kvs);
     if (req.keysOnly) limited.kvs = limited.kvs.map((kv) => ({ ...kv, value: new Uint8Array(0) }));
@@ -348,7 +349,9 @@ export class KVStore {
   private putIn(tw: WriteTxn, req: PutRequest): PutResponse {
     const key = toBinary(req.key);
     const rev: Rev = { main: tw.rev, sub: tw.events.length };
-    const prevIdx = this.index.get(key, rev.main);
+    // One index lookup for the read and the write (the checks that may fail ran before).
+    const ki = this.index.indexOf(key);
+    const prevIdx = ki.get(rev.main);
     const needPrev =
       prevIdx !== undefined && (req.prevKv || req.ignoreValue || req.ignoreLease || this.leases);
     const prev = needPrev ? this.readKeyValue(prevIdx.modified) : undefined;
@@ -363,7 +366,7 @@ export class KVStore {
       lease,
     };
     this.backend.put(keyBucketKey(rev, false), encodeKeyValue(kv));
-    this.index.put(key, rev);
+    ki.put(rev.main, rev.sub);
     tw.events.push({ type: 'PUT', kv });
     if (this.leases !== undefined) {
       const oldLease = prev?.lease ?? NO_LEASE;

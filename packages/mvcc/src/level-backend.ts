@@ -22,7 +22,18 @@ import { CorruptDataDirError, StoreClosedError } from './errors.js';
 export interface LevelBackendOptions {
   /** fsync every batch (default true). A host whose raft WAL is already fsynced may turn it off. */
   readonly sync?: boolean;
+  /** Bytes of values read from LevelDB kept in memory (default DEFAULT_READ_CACHE_BYTES; 0 = none). */
+  readonly readCacheBytes?: number;
 }
+
+/**
+ * Bytes of values read from LevelDB kept in memory, so that hot reads skip LevelDB, whose
+ * synchronous get costs ~3.5 µs even from its block cache. Filled by reads only: caching every
+ * write cost puts more than it saved reads. A write or delete of a key drops its entry.
+ */
+export const DEFAULT_READ_CACHE_BYTES = 64 * 1024 * 1024;
+/** Bytes a cache entry costs beyond its key and value (Map entry, string and array headers). */
+const CACHE_ENTRY_OVERHEAD = 96;
 
 type Overlay = Map<string, Uint8Array | null>;
 
@@ -36,11 +47,22 @@ export class LevelBackend implements Backend {
   private readonly writing: Overlay[] = [];
   private lastWrite: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Values read from LevelDB. Invariant: cacheBytes <= readCacheBytes. */
+  private readonly cache = new Map<string, Uint8Array>();
+  private cacheBytes = 0;
+  /**
+   * Cached keys, oldest first, from `evictAt` on (a key cached twice appears twice; evicting it
+   * early is harmless). Kept apart from the Map: iterating a Map from its start after many
+   * deletions walks every deleted slot, which made eviction quadratic.
+   */
+  private evictOrder: string[] = [];
+  private evictAt = 0;
 
   private constructor(
     private readonly db: ClassicLevel<Uint8Array, Uint8Array>,
     readonly dir: string,
     private readonly sync: boolean,
+    private readonly readCacheBytes: number,
   ) {}
 
   /**
@@ -61,7 +83,12 @@ export class LevelBackend implements Backend {
     } catch (e) {
       throw new CorruptDataDirError(dir, `${describeLevelError(e)}${await suspectFiles(dir, manifest)}`);
     }
-    const backend = new LevelBackend(db, dir, opts.sync ?? true);
+    const backend = new LevelBackend(
+      db,
+      dir,
+      opts.sync ?? true,
+      opts.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES,
+    );
     const problem =
       (await droppedByRecovery(dir)) ??
       (manifest !== undefined && (await backend.isEmpty()) ? `${EMPTIED} (it was ${manifest})` : undefined);
@@ -81,21 +108,51 @@ export class LevelBackend implements Backend {
       const w = this.writing[i]!.get(k);
       if (w !== undefined) return w ?? undefined;
     }
+    const cached = this.cache.get(k);
+    if (cached !== undefined) return cached;
     let stored: Uint8Array | undefined;
     try {
       stored = this.db.getSync(key);
     } catch (e) {
       throw this.readError(e, key);
     }
-    return stored === undefined ? undefined : this.unseal(key, stored);
+    if (stored === undefined) return undefined;
+    const v = this.unseal(key, stored);
+    this.remember(k, v);
+    return v;
+  }
+
+  private remember(k: string, v: Uint8Array): void {
+    this.forget(k);
+    const size = k.length + v.length + CACHE_ENTRY_OVERHEAD;
+    if (size > this.readCacheBytes) return;
+    this.cache.set(k, v);
+    this.cacheBytes += size;
+    this.evictOrder.push(k);
+    while (this.cacheBytes > this.readCacheBytes) this.forget(this.evictOrder[this.evictAt++]!);
+    if (this.evictAt > 4096 && this.evictAt * 2 > this.evictOrder.length) {
+      this.evictOrder = this.evictOrder.slice(this.evictAt);
+      this.evictAt = 0;
+    }
+  }
+
+  private forget(k: string): void {
+    const old = this.cache.get(k);
+    if (old === undefined) return;
+    this.cache.delete(k);
+    this.cacheBytes -= k.length + old.length + CACHE_ENTRY_OVERHEAD;
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
-    this.pending.set(toBinary(key), value);
+    const k = toBinary(key);
+    this.forget(k);
+    this.pending.set(k, value);
   }
 
   del(key: Uint8Array): void {
-    this.pending.set(toBinary(key), null);
+    const k = toBinary(key);
+    this.forget(k);
+    this.pending.set(k, null);
   }
 
   flush(): Promise<void> {
@@ -103,15 +160,17 @@ export class LevelBackend implements Backend {
     const overlay = this.pending;
     this.pending = new Map();
     this.writing.push(overlay);
-    const ops: ({ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array })[] =
-      [];
+    // A chained batch hands each op straight to LevelDB's WriteBatch; the array form of batch()
+    // clones, validates and re-encodes every op in JavaScript first (about 3x slower).
+    const batch = this.db.batch();
     for (const [k, v] of overlay) {
       const key = fromBinary(k);
-      ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: seal(key, v) });
+      if (v === null) batch.del(key);
+      else batch.put(key, seal(key, v));
     }
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
-      await this.db.batch(ops, { sync: this.sync });
+      await batch.write({ sync: this.sync });
       this.writing.shift();
     });
     return this.lastWrite;

@@ -5,7 +5,7 @@
 
 import BTreeModule from 'sorted-btree';
 import type { Backend, BackendEntry } from './backend.js';
-import { fromBinary, toBinary } from './bytes.js';
+import { compareBinary, fromBinary, toBinary } from './bytes.js';
 
 // Node's ESM loader hands over module.exports (the class at .default); bundlers such as vitest's
 // hand over the class itself.
@@ -13,7 +13,7 @@ const BTree = BTreeModule.default ?? (BTreeModule as unknown as typeof BTreeModu
 
 /** An in-memory, non-durable Backend. */
 export class MemoryBackend implements Backend {
-  private tree = new BTree<string, Uint8Array>();
+  private tree = new BTree<string, Uint8Array>(undefined, compareBinary);
   private bytes = 0;
 
   get(key: Uint8Array): Uint8Array | undefined {

@@ -23,7 +23,8 @@ export function compareRev(a: Rev, b: Rev): number {
   return a.main !== b.main ? a.main - b.main : a.sub - b.sub;
 }
 
-function writeU64(out: Uint8Array, at: number, n: number): void {
+/** Writes a non-negative safe integer as 8 big-endian bytes at `at`. */
+export function writeU64(out: Uint8Array, at: number, n: number): void {
   const hi = Math.floor(n / 0x100000000);
   const lo = n >>> 0;
   out[at] = hi >>> 24;
@@ -36,7 +37,8 @@ function writeU64(out: Uint8Array, at: number, n: number): void {
   out[at + 7] = lo & 0xff;
 }
 
-function readU64(b: Uint8Array, at: number): number {
+/** Reads 8 big-endian bytes written by writeU64. */
+export function readU64(b: Uint8Array, at: number): number {
   const hi = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   const lo = ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0;
   return hi * 0x100000000 + lo;

@@ -5,7 +5,7 @@
  */
 
 import BTreeModule from 'sorted-btree';
-import { type KeyRange, keyRange } from './bytes.js';
+import { compareBinary, type KeyRange, keyRange } from './bytes.js';
 import { KeyIndex, type KeyIndexGet, type RevSet } from './key-index.js';
 import type { Rev } from './revision.js';
 import type { Revision } from './types.js';
@@ -23,19 +23,22 @@ export interface IndexedKey extends KeyIndexGet {
 
 /** All keys' histories, ordered by key. */
 export class TreeIndex {
-  private readonly tree: BTreeOf<string, KeyIndex> = new BTree<string, KeyIndex>();
+  private readonly tree: BTreeOf<string, KeyIndex> = new BTree<string, KeyIndex>(undefined, compareBinary);
+  /** Invariant: the same entries as `tree`; answers point lookups in O(1) instead of O(log n). */
+  private readonly byKey = new Map<string, KeyIndex>();
 
   /** Number of keys with any retained history. */
   get size(): number {
     return this.tree.size;
   }
 
-  /** The KeyIndex of `key`, creating it if absent. */
-  private indexOf(key: string): KeyIndex {
-    let ki = this.tree.get(key);
+  /** The KeyIndex of `key`, creating it if absent (one lookup for a read-then-write). */
+  indexOf(key: string): KeyIndex {
+    let ki = this.byKey.get(key);
     if (ki === undefined) {
       ki = new KeyIndex(key);
       this.tree.set(key, ki);
+      this.byKey.set(key, ki);
     }
     return ki;
   }
@@ -57,18 +60,18 @@ export class TreeIndex {
 
   /** Records a delete of `key` at rev; returns false if it was not live. */
   tombstone(key: string, rev: Rev): boolean {
-    const ki = this.tree.get(key);
+    const ki = this.byKey.get(key);
     return ki?.tombstone(rev.main, rev.sub) ?? false;
   }
 
   /** The state of one key at atRev. */
   get(key: string, atRev: number): KeyIndexGet | undefined {
-    return this.tree.get(key)?.get(atRev);
+    return this.byKey.get(key)?.get(atRev);
   }
 
   /** The KeyIndex of a key, if any history of it is retained. */
   keyIndex(key: string): KeyIndex | undefined {
-    return this.tree.get(key);
+    return this.byKey.get(key);
   }
 
   /**
@@ -78,10 +81,11 @@ export class TreeIndex {
   forEachLive(range: KeyRange, atRev: number, visit: (k: IndexedKey) => boolean): number {
     let n = 0;
     if (range.kind === 'single') {
-      const got = this.tree.get(range.key)?.get(atRev);
+      const got = this.byKey.get(range.key)?.get(atRev);
       if (got !== undefined) {
         n++;
-        visit({ key: range.key, ...got });
+        // A literal, not `{ key, ...got }`: spreading costs an object clone per key.
+        visit({ key: range.key, modified: got.modified, created: got.created, ver: got.ver });
       }
       return n;
     }
@@ -91,7 +95,7 @@ export class TreeIndex {
       const got = ki.get(atRev);
       if (got === undefined) continue;
       n++;
-      if (!visit({ key: k, ...got })) break;
+      if (!visit({ key: k, modified: got.modified, created: got.created, ver: got.ver })) break;
     }
     return n;
   }
@@ -109,7 +113,7 @@ export class TreeIndex {
   /** Calls `visit` with every KeyIndex in `range` (live or not), in key order. */
   forEachIndex(range: KeyRange, visit: (ki: KeyIndex) => void): void {
     if (range.kind === 'single') {
-      const ki = this.tree.get(range.key);
+      const ki = this.byKey.get(range.key);
       if (ki !== undefined) visit(ki);
       return;
     }
@@ -131,7 +135,10 @@ export class TreeIndex {
       ki.compact(atRev, available);
       if (ki.isEmpty()) empty.push(k);
     }
-    for (const k of empty) this.tree.delete(k);
+    for (const k of empty) {
+      this.tree.delete(k);
+      this.byKey.delete(k);
+    }
     return available;
   }
 
