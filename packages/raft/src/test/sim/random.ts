@@ -1,7 +1,7 @@
 /**
  * The simulator's only source of randomness: rand.ts's seeded PRNG wrapped with the helpers a
  * scheduler needs, and a seed mixer that gives every node (and every incarnation of it) its own
- * independent stream. No Math.random, no clocks: the same seed draws the same numbers.
+ * independent stream. No global randomness, no clocks: the same seed draws the same numbers.
  */
 
 import { type RandomSource, seededRandom } from '../../rand.js';
