@@ -8,12 +8,12 @@
  * Pure. No I/O, no timers, no global randomness.
  */
 
-import { Changer } from './confchange/changer.js';
 import { restoreConfig } from './confchange/restore.js';
 import type { ResolvedConfig } from './config.js';
-import { ConfChangeError, ProposalDroppedError, SnapshotTemporarilyUnavailableError } from './errors.js';
+import { type ProposalDroppedError, SnapshotTemporarilyUnavailableError } from './errors.js';
 import type { Message, MsgReadIndex } from './messages.js';
 import { RaftLog } from './raft-log.js';
+import { computeConfChange, restoreSnapshot, switchToConfig } from './raft-membership.js';
 import { ReadOnly, type ReadRequest } from './read-only.js';
 import { stepCandidate } from './step-candidate.js';
 import { stepFollower } from './step-follower.js';
@@ -101,7 +101,7 @@ export class Raft {
       cfg.maxInflightMsgs,
       cfg.maxInflightBytes,
     );
-    this.switchToConfig(restored.config, restored.progress);
+    switchToConfig(this, restored.config, restored.progress);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (cfg.applied > 0) this.raftLog.appliedTo(cfg.applied);
     this.becomeFollower(this.term, NONE);
@@ -621,100 +621,16 @@ export class Raft {
     for (const m of pending) this.stepFn(this, m);
   }
 
-  // ---- snapshots and membership ---------------------------------------------------------------
+  // ---- snapshots and membership: see raft-membership.ts ------------------------------------
 
-  /**
-   * Follower: replaces the log with snapshot `s` if it is newer than what we have. Returns false
-   * when it was ignored (old, or our log already contains its last entry).
-   */
+  /** Follower: installs snapshot `s` if newer than our log (see restoreSnapshot). */
   restore(s: Snapshot): boolean {
-    const meta = s.metadata;
-    if (meta.index <= this.raftLog.committed) return false;
-    if (this.raftLog.applying > this.raftLog.applied) {
-      // Committed entries handed out in a Ready are still being applied; they may hold conf changes
-      // the host will apply with applyConfChange. Restoring now would switch the membership under
-      // them. Decline; the leader re-sends the snapshot after the next heartbeat round.
-      return false;
-    }
-    if (this.state !== 'StateFollower') {
-      // Only a leader of a higher term can send snapshots; be safe and follow.
-      this.becomeFollower((this.term + 1) as Term, NONE);
-      return false;
-    }
-    const cs = meta.confState;
-    const member = [cs.voters, cs.learners, cs.votersOutgoing].some((ids) => ids.includes(this.id));
-    if (!member) return false; // a snapshot from a config we are not part of must not be adopted
-    if (this.raftLog.matchTerm(meta.index, meta.term)) {
-      // We already have the entry: fast-forward the commit index instead of dropping the log.
-      this.raftLog.commitTo(meta.index);
-      return false;
-    }
-    this.raftLog.restore(s);
-    const restored = restoreConfig(
-      cs,
-      this.raftLog.lastIndex(),
-      this.cfg.maxInflightMsgs,
-      this.cfg.maxInflightBytes,
-    );
-    this.switchToConfig(restored.config, restored.progress);
-    return true;
-  }
-
-  /** Computes the configuration `cc` leads to, without installing it; throws ConfChangeError. */
-  computeConfChange(cc: ConfChange): ReturnType<Changer['simple']> {
-    const changer = new Changer({
-      config: this.trk.config,
-      progress: this.trk.progress,
-      lastIndex: this.raftLog.lastIndex(),
-      maxInflight: this.cfg.maxInflightMsgs,
-      maxInflightBytes: this.cfg.maxInflightBytes,
-    });
-    if (cc.changes.length === 0) return changer.leaveJoint();
-    const joint = cc.transition !== 'auto' || cc.changes.length > 1;
-    if (!joint) return changer.simple(cc.changes);
-    return changer.enterJoint(cc.transition !== 'explicit', cc.changes);
+    return restoreSnapshot(this, s);
   }
 
   /** Applies a committed ConfChange and returns the new membership. */
   applyConfChange(cc: ConfChange): ConfState {
-    const { config, progress } = this.computeConfChange(cc);
-    return this.switchToConfig(config, progress);
-  }
-
-  /** Installs a configuration and reacts: step down if removed, commit or replicate if leader. */
-  switchToConfig(config: ProgressTracker['config'], progress: ProgressTracker['progress']): ConfState {
-    this.trk.setConfig(config, progress);
-    const cs = this.trk.confState();
-    const pr = this.trk.progress.get(this.id);
-    this.isLearner = pr?.isLearner ?? false;
-    if ((pr === undefined || this.isLearner) && this.state === 'StateLeader') {
-      // A leader removed or demoted steps down; the others elect a new leader (thesis §4.2.2).
-      this.becomeFollower(this.term, NONE);
-      return cs;
-    }
-    if (this.state !== 'StateLeader' || cs.voters.length === 0) return cs;
-    if (this.maybeCommit()) {
-      this.onCommitAdvanced();
-    } else {
-      for (const id of this.trk.ids) if (id !== this.id) this.maybeSendAppend(id, false);
-    }
-    if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
-    return cs;
-  }
-
-  /** Whether `cc` may be proposed now (one uncommitted change at a time, joint rules, validity). */
-  confChangeRefusal(cc: ConfChange): ProposalDroppedError | undefined {
-    const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
-    if (alreadyPending) return new ProposalDroppedError('conf change pending');
-    const alreadyJoint = this.trk.config.voters.outgoing.size > 0;
-    const wantsLeaveJoint = cc.changes.length === 0;
-    if (alreadyJoint !== wantsLeaveJoint) return new ProposalDroppedError('invalid conf change');
-    try {
-      this.computeConfChange(cc);
-    } catch (e) {
-      if (e instanceof ConfChangeError) return new ProposalDroppedError('invalid conf change');
-      throw e;
-    }
-    return undefined;
+    const { config, progress } = computeConfChange(this, cc);
+    return switchToConfig(this, config, progress);
   }
 }

@@ -14,6 +14,7 @@ import type {
 } from './messages.js';
 import { jointVoteResult } from './quorum/joint.js';
 import type { Raft } from './raft.js';
+import { confChangeRefusal } from './raft-membership.js';
 import type { Index, NodeId } from './types.js';
 import { NONE } from './types.js';
 
@@ -48,7 +49,7 @@ function handlePropose(r: Raft, m: MsgProp): ProposalDroppedError | undefined {
   for (let i = 0; i < m.entries.length; i++) {
     const e = m.entries[i]!;
     if (e.type !== 'EntryConfChange') continue;
-    const refusal = r.confChangeRefusal(e.change);
+    const refusal = confChangeRefusal(r, e.change);
     if (refusal !== undefined) return refusal;
     if (confIndex !== undefined) return new ProposalDroppedError('conf change pending');
     confIndex = (r.raftLog.lastIndex() + i + 1) as Index;
