@@ -1,0 +1,57 @@
+/**
+ * Named errors of the core package's durable storage, each with a stable `code`. None is
+ * retryable: they mean the data directory needs an operator (or a snapshot from the leader).
+ * `TypeError`/`RangeError` stay reserved for programming mistakes.
+ */
+
+/** Base class: every core error carries a stable `code` callers can branch on. */
+export abstract class CoreError extends Error {
+  abstract readonly code: string;
+  /** Whether retrying the same call later may succeed. */
+  readonly retryable: boolean = false;
+}
+
+/** A WAL record failed its CRC or did not decode, somewhere other than a torn tail. */
+export class CorruptWalError extends CoreError {
+  readonly code = 'ErrCorruptWal';
+  /** The segment file holding the bad record. */
+  readonly file: string;
+  /** Byte offset of the bad record in `file`. */
+  readonly offset: number;
+  constructor(file: string, offset: number, detail: string) {
+    super(`wal: corrupt record in ${file} at offset ${offset}: ${detail}`);
+    this.name = 'CorruptWalError';
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+/** A snapshot file failed its CRC or did not decode, and no older snapshot can replace it. */
+export class CorruptSnapshotError extends CoreError {
+  readonly code = 'ErrCorruptSnapshot';
+  /** The snapshot file that is damaged. */
+  readonly file: string;
+  constructor(file: string, detail: string) {
+    super(`snap: corrupt snapshot ${file}: ${detail}`);
+    this.name = 'CorruptSnapshotError';
+    this.file = file;
+  }
+}
+
+/** The WAL does not hold the entries that follow the snapshot it is replayed from. */
+export class WalGapError extends CoreError {
+  readonly code = 'ErrWalGap';
+  constructor(detail: string) {
+    super(`wal: missing entries: ${detail}`);
+    this.name = 'WalGapError';
+  }
+}
+
+/** The storage was used after `close()`. */
+export class StorageClosedError extends CoreError {
+  readonly code = 'ErrStorageClosed';
+  constructor() {
+    super('raft storage: closed');
+    this.name = 'StorageClosedError';
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Small durable-filesystem helpers: write a whole buffer at a position, fsync a directory so a
+ * created, renamed or deleted name survives a crash. Every fsync goes through a hook so tests can
+ * count them and a simulator can crash there.
+ */
+
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+
+/** Fault-injection and observation points of durable storage. */
+export interface StorageHooks {
+  /** Called after every fsync completes (a WAL segment, a snapshot file or a directory). */
+  readonly onFsync?: (path: string) => void;
+}
+
+/** Writes all of `buf` at `position`, looping over short writes. */
+export async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** fsyncs a file handle and reports it. */
+export async function syncFile(fh: FileHandle, path: string, hooks: StorageHooks): Promise<void> {
+  await fh.sync();
+  hooks.onFsync?.(path);
+}
+
+/** fsyncs a directory, making entries created, renamed or removed in it durable. */
+export async function syncDir(dir: string, hooks: StorageHooks): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  hooks.onFsync?.(dir);
+}
+
+/** True for a "no such file or directory" error. */
+export function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** A plain Uint8Array view of a Buffer, so `slice()` copies (Buffer's `slice` returns a view). */
+export function asUint8Array(buf: Uint8Array): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}

@@ -1,0 +1,167 @@
+/**
+ * RaftStorage: Raft's durable storage, as etcd's `storage.go` composes WAL + snapshotter, with the
+ * in-memory raft `MemoryStorage` rebuilt from them on restart.
+ *
+ * Layout (etcd's): `<dataDir>/member/wal/*.wal` and `<dataDir>/member/snap/*.snap`.
+ * Order of a save, following the Ready contract: snapshot file (fsync), then one WAL write holding
+ * the snapshot marker, the entries and the hard state (one fsync). Only after the returned promise
+ * resolves may the host send `persistedMessages`. The host keeps updating its MemoryStorage itself
+ * (applySnapshot / append / setHardState); this class only makes the same writes durable.
+ *
+ * A damaged snapshot file whose marker is in the WAL is an error (CorruptSnapshotError): we do not
+ * fall back to an older snapshot, since the WAL may no longer hold the entries in between.
+ */
+
+import { join } from 'node:path';
+import { type Entry, type HardState, type Index, MemoryStorage, type Snapshot } from '@tsetcd/raft';
+import type { StorageHooks } from './fsutil.js';
+import { loadSnapFile, removeSnapTempFiles, saveSnapFile } from './snap/snapshotter.js';
+import { latestSnapshotMarker, replay } from './wal/replay.js';
+import { Wal } from './wal/wal.js';
+import type { WalRecord } from './wal/wal-record.js';
+
+/** The part of a Ready that must be made durable. */
+export interface PersistBatch {
+  readonly hardState?: HardState;
+  readonly entries: readonly Entry[];
+  readonly snapshot?: Snapshot;
+}
+
+/** Options of `RaftStorage.open`. */
+export interface RaftStorageOptions {
+  /** WAL segment size; defaults to DEFAULT_SEGMENT_BYTES. */
+  readonly segmentBytes?: number;
+  /** Host bytes kept at the head of every WAL segment (e.g. node and cluster IDs). */
+  readonly metadata?: Uint8Array;
+  readonly hooks?: StorageHooks;
+}
+
+/** What a (re)started member resumes from. */
+export interface RecoveredState {
+  readonly raftStorage: RaftStorage;
+  /** Raft's view of the log: snapshot, entries after it and hard state, ready for a RawNode. */
+  readonly storage: MemoryStorage;
+  readonly hardState: HardState;
+  readonly snapshot?: Snapshot;
+  readonly lastIndex: Index;
+  /** The WAL's metadata (from disk when reopening). */
+  readonly metadata?: Uint8Array;
+}
+
+/** The member directory inside a data directory (etcd's `member/`). */
+export function memberDir(dataDir: string): string {
+  return join(dataDir, 'member');
+}
+
+/** Durable raft log and snapshots for one member. */
+export class RaftStorage implements AsyncDisposable {
+  /** Serialises saves, so a snapshot file being written never lets a later save overtake it. */
+  private tail: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly wal: Wal,
+    private readonly snapDir: string,
+    private readonly hooks: StorageHooks,
+  ) {}
+
+  /** Opens the data directory (a missing one is a fresh member) and replays it. */
+  static async open(dataDir: string, options: RaftStorageOptions = {}): Promise<RecoveredState> {
+    const hooks = options.hooks ?? {};
+    const walDir = join(memberDir(dataDir), 'wal');
+    const snapDir = join(memberDir(dataDir), 'snap');
+    await removeSnapTempFiles(snapDir);
+    const walOptions = {
+      hooks,
+      ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    };
+    const { wal, records } = await Wal.open(walDir, walOptions);
+    try {
+      const marker = latestSnapshotMarker(records);
+      const snapshot =
+        marker === undefined ? undefined : await loadSnapFile(snapDir, marker.term, marker.index);
+      const base = snapshot === undefined ? { index: 0, term: 0 } : snapshot.metadata;
+      const { entries, hardState } = replay(records, base);
+      const storage = new MemoryStorage();
+      if (snapshot !== undefined && snapshot.metadata.index > 0) storage.applySnapshot(snapshot);
+      storage.append(entries);
+      storage.setHardState(hardState);
+      const raftStorage = new RaftStorage(wal, snapDir, hooks);
+      const metadata = wal.getMetadata();
+      return {
+        raftStorage,
+        storage,
+        hardState,
+        lastIndex: storage.lastIndex(),
+        ...(snapshot === undefined ? {} : { snapshot }),
+        ...(metadata === undefined ? {} : { metadata }),
+      };
+    } catch (err) {
+      await wal.close();
+      throw err;
+    }
+  }
+
+  /** Persists one Ready's snapshot, entries and hard state; resolves once durable (one WAL fsync). */
+  save(rd: PersistBatch): Promise<void> {
+    return this.saveMany([rd]);
+  }
+
+  /**
+   * Persists several Readys in order with a single WAL fsync (group commit across Readys).
+   * Concurrent calls are applied in call order.
+   */
+  saveMany(batches: readonly PersistBatch[]): Promise<void> {
+    const run = this.tail.then(() => this.saveNow(batches));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async saveNow(batches: readonly PersistBatch[]): Promise<void> {
+    const records: WalRecord[] = [];
+    for (const rd of batches) {
+      if (rd.snapshot !== undefined && rd.snapshot.metadata.index > 0) {
+        // BEFORE the marker: the marker promises the file is durable.
+        await saveSnapFile(this.snapDir, rd.snapshot, this.hooks);
+        records.push({
+          type: 'snapshot',
+          index: rd.snapshot.metadata.index,
+          term: rd.snapshot.metadata.term,
+        });
+      }
+      if (rd.entries.length > 0 || rd.hardState !== undefined) {
+        records.push(
+          rd.hardState === undefined
+            ? { type: 'state', entries: rd.entries }
+            : { type: 'state', entries: rd.entries, hardState: rd.hardState },
+        );
+      }
+    }
+    await this.wal.append(records);
+  }
+
+  /** Persists a snapshot the host made itself (after `MemoryStorage.createSnapshot`). */
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.saveMany([{ entries: [], snapshot }]);
+  }
+
+  /** Deletes WAL segments whose entries a durable snapshot at `index` or later covers. */
+  releaseTo(index: Index): Promise<void> {
+    return this.wal.releaseTo(index);
+  }
+
+  /** WAL segment file names, oldest first (for tests and tooling). */
+  segmentNames(): string[] {
+    return this.wal.segmentNames();
+  }
+
+  /** Waits for pending saves and closes the WAL. */
+  async close(): Promise<void> {
+    await this.tail;
+    await this.wal.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

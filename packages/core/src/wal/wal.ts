@@ -1,0 +1,252 @@
+/**
+ * The write-ahead log (etcd's `server/storage/wal`): append-only segment files in one directory.
+ *
+ * - `append(records)` writes all records in one write and fsyncs ONCE (group commit).
+ * - A segment rolls when it reaches `segmentBytes`; the new one starts with a header (metadata, the
+ *   latest snapshot marker, the current hard state) so older segments are never needed for them and
+ *   can be released once a snapshot covers all their entries.
+ * - `open` reads every segment; a torn tail of the last segment is truncated away, any other
+ *   damage is a CorruptWalError naming the file and offset.
+ * It does not interpret the log (see replay.ts) and does not write snapshot files (see snap/).
+ */
+
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HardState } from '@tsetcd/raft';
+import { CorruptWalError, StorageClosedError } from '../errors.js';
+import { asUint8Array, type StorageHooks, syncDir, syncFile, writeFully } from '../fsutil.js';
+import { encodeRecord, type SnapshotRecord, scanRecords, type WalRecord } from './wal-record.js';
+import { segmentFileName, sortSegments } from './wal-segment.js';
+
+/** Size at which a segment is closed and a new one started (etcd's `SegmentSizeBytes`). */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/** Tunables of a WAL. */
+export interface WalOptions {
+  /** Roll to a new segment once the current one holds at least this many bytes. */
+  readonly segmentBytes?: number;
+  /** Written at the head of every segment; kept from the existing log when reopening. */
+  readonly metadata?: Uint8Array;
+  readonly hooks?: StorageHooks;
+}
+
+/** The mutable state of an open WAL. */
+interface WalState {
+  readonly segments: Segment[];
+  fh: FileHandle;
+  /** Bytes in the current (last) segment. */
+  size: number;
+  /** Index of the last entry appended (after truncations). */
+  lastIndex: number;
+  hardState: HardState | undefined;
+  snapshotMarker: SnapshotRecord | undefined;
+  readonly metadata: Uint8Array | undefined;
+}
+
+interface Segment {
+  readonly name: string;
+  readonly seq: number;
+  /** The highest entry index stored in the segment (0 if none). */
+  maxIndex: number;
+}
+
+/** An open WAL: the records found on disk, then appends. */
+export class Wal {
+  private closed = false;
+  /** Serialises appends: each waits for the previous one's fsync. */
+  private tail: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+    private readonly hooks: StorageHooks,
+    private readonly s: WalState,
+  ) {}
+
+  /** Opens (or creates) the WAL in `dir` and returns every valid record in log order. */
+  static async open(dir: string, options: WalOptions = {}): Promise<{ wal: Wal; records: WalRecord[] }> {
+    const hooks = options.hooks ?? {};
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    await mkdir(dir, { recursive: true });
+    const found = sortSegments(await readdir(dir));
+    if (found.length === 0) {
+      const name = segmentFileName(0, 0);
+      const fh = await open(join(dir, name), 'wx');
+      const header =
+        options.metadata === undefined ? [] : [{ type: 'metadata', data: options.metadata } as const];
+      const bytes = concat(header.map(encodeRecord));
+      await writeFully(fh, bytes, 0);
+      await syncFile(fh, join(dir, name), hooks);
+      await syncDir(dir, hooks);
+      const segs = [{ name, seq: 0, maxIndex: 0 }];
+      const wal = new Wal(dir, segmentBytes, hooks, {
+        segments: segs,
+        fh,
+        size: bytes.length,
+        lastIndex: 0,
+        hardState: undefined,
+        snapshotMarker: undefined,
+        metadata: options.metadata,
+      });
+      return { wal, records: [] };
+    }
+    const records: WalRecord[] = [];
+    const segments: Segment[] = [];
+    let validBytes = 0;
+    for (const [i, seg] of found.entries()) {
+      const path = join(dir, seg.name);
+      if (i > 0 && seg.seq !== found[i - 1]!.seq + 1) {
+        throw new CorruptWalError(path, 0, `segment sequence gap after ${found[i - 1]!.name}`);
+      }
+      const buf = asUint8Array(await readFile(path));
+      const scan = scanRecords(buf);
+      const isLast = i === found.length - 1;
+      if (scan.stop.kind === 'corrupt' || (scan.stop.kind === 'torn' && !isLast)) {
+        throw new CorruptWalError(path, scan.stop.offset, scan.stop.detail);
+      }
+      let maxIndex = 0;
+      for (const r of scan.records) {
+        if (r.type === 'state') for (const e of r.entries) maxIndex = Math.max(maxIndex, e.index);
+      }
+      records.push(...scan.records);
+      segments.push({ name: seg.name, seq: seg.seq, maxIndex });
+      validBytes = scan.validBytes;
+    }
+    const last = segments[segments.length - 1]!;
+    const lastPath = join(dir, last.name);
+    const fh = await open(lastPath, 'r+');
+    const { size } = await fh.stat();
+    if (size > validBytes) {
+      // A torn tail from a crash mid-write: cut it so new records follow the last valid one.
+      await fh.truncate(validBytes);
+      await syncFile(fh, lastPath, hooks);
+    }
+    let lastIndex = 0;
+    let hardState: HardState | undefined;
+    let marker: SnapshotRecord | undefined;
+    let logMetadata: Uint8Array | undefined;
+    for (const r of records) {
+      if (r.type === 'state') {
+        const e = r.entries[r.entries.length - 1];
+        if (e !== undefined) lastIndex = e.index;
+        if (r.hardState !== undefined) hardState = r.hardState;
+      } else if (r.type === 'snapshot') {
+        if (marker === undefined || r.index >= marker.index) marker = r;
+      } else if (logMetadata === undefined) {
+        logMetadata = r.data;
+      }
+    }
+    const metadata = logMetadata ?? options.metadata;
+    const wal = new Wal(dir, segmentBytes, hooks, {
+      segments,
+      fh,
+      size: validBytes,
+      lastIndex,
+      hardState,
+      snapshotMarker: marker,
+      metadata,
+    });
+    return { wal, records };
+  }
+
+  /** Appends records and resolves once they are durable: one write and one fsync for all of them. */
+  append(records: readonly WalRecord[]): Promise<void> {
+    const run = this.tail.then(() => this.appendNow(records));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async appendNow(records: readonly WalRecord[]): Promise<void> {
+    if (this.closed) throw new StorageClosedError();
+    if (records.length === 0) return;
+    if (this.s.size >= this.segmentBytes) await this.roll();
+    const seg = this.s.segments[this.s.segments.length - 1]!;
+    const bytes = concat(records.map(encodeRecord));
+    await writeFully(this.s.fh, bytes, this.s.size);
+    this.s.size += bytes.length;
+    await syncFile(this.s.fh, join(this.dir, seg.name), this.hooks);
+    for (const r of records) {
+      if (r.type === 'state') {
+        for (const e of r.entries) seg.maxIndex = Math.max(seg.maxIndex, e.index);
+        const e = r.entries[r.entries.length - 1];
+        if (e !== undefined) this.s.lastIndex = e.index;
+        if (r.hardState !== undefined) this.s.hardState = r.hardState;
+      } else if (r.type === 'snapshot') {
+        this.s.snapshotMarker = r;
+      }
+    }
+  }
+
+  /** Closes the current segment and starts the next one with a self-contained header. */
+  private async roll(): Promise<void> {
+    const prev = this.s.segments[this.s.segments.length - 1]!;
+    const seq = prev.seq + 1;
+    const name = segmentFileName(seq, this.s.lastIndex + 1);
+    const path = join(this.dir, name);
+    const header: WalRecord[] = [];
+    if (this.s.metadata !== undefined) header.push({ type: 'metadata', data: this.s.metadata });
+    if (this.s.snapshotMarker !== undefined) header.push(this.s.snapshotMarker);
+    if (this.s.hardState !== undefined)
+      header.push({ type: 'state', entries: [], hardState: this.s.hardState });
+    const fh = await open(path, 'wx');
+    const bytes = concat(header.map(encodeRecord));
+    await writeFully(fh, bytes, 0);
+    await syncFile(fh, path, this.hooks);
+    await syncDir(this.dir, this.hooks);
+    await this.s.fh.close();
+    this.s.fh = fh;
+    this.s.size = bytes.length;
+    this.s.segments.push({ name, seq, maxIndex: 0 });
+  }
+
+  /**
+   * Deletes the oldest segments whose entries are all at or below `index` (covered by a durable
+   * snapshot). The current segment is always kept.
+   */
+  releaseTo(index: number): Promise<void> {
+    const run = this.tail.then(async () => {
+      if (this.closed) throw new StorageClosedError();
+      let n = 0;
+      while (n < this.s.segments.length - 1 && this.s.segments[n]!.maxIndex <= index) n++;
+      if (n === 0) return;
+      // Oldest first: a crash midway leaves a contiguous suffix of segments.
+      for (const seg of this.s.segments.slice(0, n)) await unlink(join(this.dir, seg.name));
+      this.s.segments.splice(0, n);
+      await syncDir(this.dir, this.hooks);
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** The segment file names currently on disk, oldest first (for tests and tooling). */
+  segmentNames(): string[] {
+    return this.s.segments.map((s) => s.name);
+  }
+
+  /** The metadata the WAL was created with. */
+  getMetadata(): Uint8Array | undefined {
+    return this.s.metadata;
+  }
+
+  /** Waits for pending appends, then closes the segment. Idempotent. */
+  async close(): Promise<void> {
+    await this.tail;
+    if (this.closed) return;
+    this.closed = true;
+    await this.s.fh.close();
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
