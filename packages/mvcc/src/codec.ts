@@ -88,6 +88,8 @@ export function decodeKeyValue(b: Uint8Array): KeyValue {
 }
 
 function copyBytes(b: Uint8Array, at: number, len: number): Uint8Array {
+  // A plain Uint8Array's slice is a copy (and the cheapest one); a Buffer's is a view.
+  if (Object.getPrototypeOf(b) === Uint8Array.prototype) return b.slice(at, at + len);
   const out = new Uint8Array(len);
   out.set(b.subarray(at, at + len));
   return out;

@@ -23,6 +23,7 @@ export {
   TooManyOpsError,
   ValueProvidedError,
 } from './errors.js';
+export { DEFAULT_KV_CACHE_BYTES } from './kv-cache.js';
 export {
   DEFAULT_COMPACTION_BATCH,
   type EventListener,

@@ -184,6 +184,14 @@ export class KeyIndex {
     return { modified: g.rev(n), created: g.created, ver: g.ver - (g.length - n - 1) };
   }
 
+  /** The revision of the key live at `atRev` (get(atRev).modified), or undefined. */
+  modifiedAt(atRev: number): Rev | undefined {
+    const g = this.findGeneration(atRev);
+    if (g === undefined) return undefined;
+    const n = g.lastAtOrBefore(atRev);
+    return n < 0 ? undefined : g.rev(n);
+  }
+
   /**
    * Every revision with main >= `since`, keeping only the last write of each main revision
    * (what a watcher catching up from `since` must replay for this key).

@@ -36,6 +36,7 @@ import {
   ValueProvidedError,
 } from './errors.js';
 import { type RevSet, revKey } from './key-index.js';
+import { DEFAULT_KV_CACHE_BYTES, KeyValueCache } from './kv-cache.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
 import { decodeRev, type Rev } from './revision.js';
 import { TreeIndex } from './tree-index.js';
@@ -88,6 +89,8 @@ export interface KVStoreOptions {
   readonly maxTxnOps?: number;
   /** Deletions per batch during physical compaction. */
   readonly compactionBatch?: number;
+  /** Bytes of encoded key-values kept in memory by revision (default DEFAULT_KV_CACHE_BYTES; 0 = none). */
+  readonly kvCacheBytes?: number;
 }
 
 /** One write request in progress: its revision, the writes so far, and the events they make. */
@@ -120,6 +123,8 @@ export class KVStore {
   spaceExhausted = false;
   private readonly maxTxnOps: number;
   private readonly compactionBatch: number;
+  /** Encoded key-values by revision: what reads find before asking the backend. */
+  private readonly kvCache: KeyValueCache;
 
   private constructor(
     readonly backend: Backend,
@@ -127,6 +132,7 @@ export class KVStore {
   ) {
     this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.compactionBatch = opts.compactionBatch ?? DEFAULT_COMPACTION_BATCH;
+    this.kvCache = new KeyValueCache(opts.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES);
   }
 
   /**
@@ -200,10 +206,20 @@ export class KVStore {
     // Values are read as the index is walked: no intermediate list of revisions.
     let kvs: KeyValue[] = [];
     const countOnly = req.countOnly === true;
-    const count = this.index.forEachLive(keyRange(req.key, req.rangeEnd), atRev, (k) => {
-      if (!countOnly && (limit === 0 || kvs.length < limit)) kvs.push(this.readKeyValue(k.modified));
-      return true;
-    });
+    let count = 0;
+    if (req.rangeEnd === undefined || req.rangeEnd.length === 0) {
+      // One key (the common case): no walk, no visitor, no index result object.
+      const modified = this.index.keyIndex(toBinary(req.key))?.modifiedAt(atRev);
+      if (modified !== undefined) {
+        count = 1;
+        if (!countOnly) kvs.push(this.readKeyValue(modified));
+      }
+    } else {
+      count = this.index.forEachLive(keyRange(req.key, req.rangeEnd), atRev, (k) => {
+        if (!countOnly && (limit === 0 || kvs.length < limit)) kvs.push(this.readKeyValue(k.modified));
+        return true;
+      });
+    }
     if (countOnly) return { header, kvs: [], more: false, count };
     kvs = sortKeyValues(req, filterByRevisions(req, kvs));
     const limited = applyLimit(req, kvs);
@@ -219,10 +235,13 @@ export class KVStore {
     return atRev;
   }
 
-  /** The stored key-value written at `rev`. */
+  /** The stored key-value written at `rev`, decoded into fresh arrays (the caller may mutate it). */
   private readKeyValue(rev: Rev): KeyValue {
+    const cached = this.kvCache.get(rev.main, rev.sub);
+    if (cached !== undefined) return decodeKeyValue(cached);
     const raw = this.backend.get(keyBucketKey(rev, false));
     if (raw === undefined) throw new Error(`mvcc: revision ${rev.main}.${rev.sub} missing from the backend`);
+    this.kvCache.set(rev.main, rev.sub, raw);
     return decodeKeyValue(raw);
   }
 
@@ -365,7 +384,9 @@ export class KVStore {
       version: prevIdx === undefined ? 1 : prevIdx.ver + 1,
       lease,
     };
-    this.backend.put(keyBucketKey(rev, false), encodeKeyValue(kv));
+    const encoded = encodeKeyValue(kv);
+    this.backend.put(keyBucketKey(rev, false), encoded);
+    this.kvCache.set(rev.main, rev.sub, encoded);
     ki.put(rev.main, rev.sub);
     tw.events.push({ type: 'PUT', kv });
     if (this.leases !== undefined) {
@@ -472,6 +493,8 @@ export class KVStore {
     this.compactMainRev = at;
     this.backend.put(META_SCHEDULED_COMPACT, encodeU64(at));
     const keep = this.index.compact(at);
+    // Only frees memory: reads below `at` fail before reaching the cache.
+    this.kvCache.clear();
     this.compaction = this.compaction.then(() => this.removeHistory(at, keep));
     return this.compaction;
   }
