@@ -55,3 +55,18 @@ export class StorageClosedError extends CoreError {
     this.name = 'StorageClosedError';
   }
 }
+
+/** Another process (or another open RaftStorage in this one) holds the data dir's lock. */
+export class DataDirLockedError extends CoreError {
+  readonly code = 'ErrDataDirLocked';
+  /** The member directory that is locked. */
+  readonly dir: string;
+  /** The pid written in the lock file (0 if it names none). */
+  readonly pid: number;
+  constructor(dir: string, pid: number) {
+    super(`data dir ${dir} is in use by process ${pid}`);
+    this.name = 'DataDirLockedError';
+    this.dir = dir;
+    this.pid = pid;
+  }
+}

@@ -5,13 +5,17 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 /** Fault-injection and observation points of durable storage. */
 export interface StorageHooks {
   /** Called after every fsync completes (a WAL segment, a snapshot file or a directory). */
   readonly onFsync?: (path: string) => void;
 }
+
+/** Where storage reports notable events (a stale lock taken over, …). Default: silent. */
+export type StorageLogger = (level: 'info' | 'warn', message: string) => void;
 
 /** Writes all of `buf` at `position`, looping over short writes. */
 export async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
@@ -37,6 +41,20 @@ export async function syncDir(dir: string, hooks: StorageHooks): Promise<void> {
     await fh.close();
   }
   hooks.onFsync?.(dir);
+}
+
+/**
+ * Creates `dir` and any missing parents, fsyncing the parent of each directory it created so
+ * the new names survive a crash. A directory that already exists costs no fsync.
+ */
+export async function mkdirDurable(dir: string, hooks: StorageHooks): Promise<void> {
+  const created = await mkdir(dir, { recursive: true });
+  if (created === undefined) return;
+  const first = resolve(created);
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    await syncDir(dirname(d), hooks);
+    if (d === first || dirname(d) === d) return;
+  }
 }
 
 /** True for a "no such file or directory" error. */

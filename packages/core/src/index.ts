@@ -3,15 +3,18 @@
  * snapshotter and MemoryStorage recovery). The node, apply loop and client API come later.
  */
 
+export { LOCK_FILE_NAME } from './data-dir-lock.js';
 export {
   CoreError,
   CorruptSnapshotError,
   CorruptWalError,
+  DataDirLockedError,
   StorageClosedError,
   WalGapError,
 } from './errors.js';
-export type { StorageHooks } from './fsutil.js';
+export type { StorageHooks, StorageLogger } from './fsutil.js';
 export {
+  DEFAULT_SNAPSHOTS_TO_KEEP,
   memberDir,
   type PersistBatch,
   RaftStorage,

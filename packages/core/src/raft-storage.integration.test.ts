@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,8 +10,8 @@ import {
   type Term,
 } from '@tsetcd/raft';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CorruptSnapshotError, CorruptWalError } from './errors.js';
-import { type PersistBatch, RaftStorage } from './raft-storage.js';
+import { CorruptSnapshotError, CorruptWalError, DataDirLockedError } from './errors.js';
+import { DEFAULT_SNAPSHOTS_TO_KEEP, type PersistBatch, RaftStorage } from './raft-storage.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -240,15 +240,26 @@ describe('RaftStorage crash safety', () => {
     const a = await RaftStorage.open(dir);
     for (const s of saves) {
       await a.raftStorage.save(s);
-      // Everything acknowledged by a resolved save() is recovered.
-      states.push(await describeDir());
+      // Everything acknowledged by a resolved save() is recovered (from a copy: `a` holds the lock,
+      // and the copy leaves out LOCK as a crash would leave a dead process's).
+      states.push(await describeCopy());
     }
     await a.raftStorage.close();
     return { bytes: await readFile(await onlySegment()), states };
   }
 
-  async function describeDir(): Promise<string> {
-    const o = await RaftStorage.open(dir);
+  async function describeCopy(): Promise<string> {
+    const copy = await mkdtemp(join(tmpdir(), 'tsetcd-core-copy-'));
+    try {
+      await cp(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
+      return await describeDir(copy);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  }
+
+  async function describeDir(from = dir): Promise<string> {
+    const o = await RaftStorage.open(from);
     await o.raftStorage.close();
     return `${positions(o.storage).join(',')} | ${o.hardState.term}/${o.hardState.vote}/${o.hardState.commit}`;
   }
@@ -285,5 +296,79 @@ describe('RaftStorage crash safety', () => {
         expect(err).toBeInstanceOf(CorruptWalError);
       }
     }
+  });
+});
+
+describe('RaftStorage data-dir lock', () => {
+  const lockPath = () => join(dir, 'member', 'LOCK');
+
+  it('refuses a second open of the same data dir while the first is open', async () => {
+    const a = await RaftStorage.open(dir);
+    expect((await readFile(lockPath(), 'utf8')).trim()).toBe(String(process.pid));
+    const second = RaftStorage.open(dir);
+    await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
+    await expect(second).rejects.toThrow(`is in use by process ${process.pid}`);
+    await a.raftStorage.close();
+  });
+
+  it('releases the lock on close, so the dir opens again', async () => {
+    const a = await RaftStorage.open(dir);
+    await a.raftStorage.close();
+    expect(await readdir(join(dir, 'member'))).not.toContain('LOCK');
+    const b = await RaftStorage.open(dir);
+    await b.raftStorage.close();
+  });
+
+  it('releases the lock when open fails', async () => {
+    const a = await RaftStorage.open(dir);
+    await a.raftStorage.save({ snapshot: snap(5, 2), entries: [] });
+    await a.raftStorage.close();
+    await writeFile(join(snapDir(), (await readdir(snapDir()))[0]!), 'garbage');
+    await expect(RaftStorage.open(dir)).rejects.toBeInstanceOf(CorruptSnapshotError);
+    expect(await readdir(join(dir, 'member'))).not.toContain('LOCK');
+  });
+
+  it('takes over a stale lock left by a process that no longer exists, with a logged note', async () => {
+    const a = await RaftStorage.open(dir);
+    await a.raftStorage.save({ entries: [ent(1, 1)], hardState: hs(1, 1) });
+    await a.raftStorage.close();
+    await writeFile(lockPath(), '999999\n'); // above any pid_max: no such process
+    const logs: string[] = [];
+    const b = await RaftStorage.open(dir, { logger: (level, m) => logs.push(`${level}: ${m}`) });
+    expect(positions(b.storage)).toEqual(['1@1']);
+    expect(logs).toEqual([`warn: taking over stale lock ${lockPath()}: process 999999 no longer exists`]);
+    expect((await readFile(lockPath(), 'utf8')).trim()).toBe(String(process.pid));
+    await b.raftStorage.close();
+  });
+
+  it('fsyncs the parents of the directories it creates', async () => {
+    const synced: string[] = [];
+    const fresh = join(dir, 'data');
+    const a = await RaftStorage.open(fresh, { hooks: { onFsync: (p) => synced.push(p) } });
+    for (const parent of [dir, fresh, join(fresh, 'member')]) expect(synced).toContain(parent);
+    await a.raftStorage.close();
+  });
+});
+
+describe('RaftStorage snapshot retention', () => {
+  it(`keeps only the newest ${DEFAULT_SNAPSHOTS_TO_KEEP} snapshot files after a snapshot save`, async () => {
+    const a = await RaftStorage.open(dir);
+    for (let i = 1; i <= 8; i++) await a.raftStorage.saveSnapshot(snap(i * 10, 1));
+    const names = await a.raftStorage.snapshotNames();
+    expect(names).toHaveLength(DEFAULT_SNAPSHOTS_TO_KEEP);
+    expect(names[0]).toMatch(/-0+28\.snap$/); // index 40 (0x28) is the oldest kept
+    await a.raftStorage.close();
+    const b = await RaftStorage.open(dir);
+    expect(b.snapshot?.metadata.index).toBe(80);
+    await b.raftStorage.close();
+  });
+
+  it('honours snapshotsToKeep and always keeps the snapshot just saved', async () => {
+    const a = await RaftStorage.open(dir, { snapshotsToKeep: 1 });
+    await a.raftStorage.saveSnapshot(snap(10, 2));
+    await a.raftStorage.saveSnapshot(snap(20, 2));
+    expect(await a.raftStorage.snapshotNames()).toEqual(['0000000000000002-0000000000000014.snap']);
+    await a.raftStorage.close();
+    await expect(RaftStorage.open(dir, { snapshotsToKeep: 0 })).rejects.toThrow(RangeError);
   });
 });

@@ -2,23 +2,39 @@
  * RaftStorage: Raft's durable storage, as etcd's `storage.go` composes WAL + snapshotter, with the
  * in-memory raft `MemoryStorage` rebuilt from them on restart.
  *
- * Layout (etcd's): `<dataDir>/member/wal/*.wal` and `<dataDir>/member/snap/*.snap`.
+ * Layout (etcd's): `<dataDir>/member/wal/*.wal` and `<dataDir>/member/snap/*.snap`, plus
+ * `<dataDir>/member/LOCK` while open (see data-dir-lock.ts): a second open fails with
+ * DataDirLockedError. Directories created here have their parents fsynced.
  * Order of a save, following the Ready contract: snapshot file (fsync), then one WAL write holding
  * the snapshot marker, the entries and the hard state (one fsync). Only after the returned promise
  * resolves may the host send `persistedMessages`. The host keeps updating its MemoryStorage itself
  * (applySnapshot / append / setHardState); this class only makes the same writes durable.
  *
+ * After each save that wrote a snapshot file, only the newest `snapshotsToKeep` files are kept.
+ *
  * A damaged snapshot file whose marker is in the WAL is an error (CorruptSnapshotError): we do not
  * fall back to an older snapshot, since the WAL may no longer hold the entries in between.
  */
 
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Entry, type HardState, type Index, MemoryStorage, type Snapshot } from '@tsetcd/raft';
-import type { StorageHooks } from './fsutil.js';
-import { loadSnapFile, removeSnapTempFiles, saveSnapFile } from './snap/snapshotter.js';
+import { DataDirLock } from './data-dir-lock.js';
+import { mkdirDurable, type StorageHooks, type StorageLogger } from './fsutil.js';
+import {
+  loadSnapFile,
+  purgeSnapFiles,
+  removeSnapTempFiles,
+  SNAP_SUFFIX,
+  saveSnapFile,
+  snapFileName,
+} from './snap/snapshotter.js';
 import { latestSnapshotMarker, replay } from './wal/replay.js';
 import { Wal } from './wal/wal.js';
 import type { WalRecord } from './wal/wal-record.js';
+
+/** Snapshot files kept in `member/snap` after a save writes a new one (etcd's --max-snapshots is 5). */
+export const DEFAULT_SNAPSHOTS_TO_KEEP = 5;
 
 /** The part of a Ready that must be made durable. */
 export interface PersistBatch {
@@ -34,6 +50,10 @@ export interface RaftStorageOptions {
   /** Host bytes kept at the head of every WAL segment (e.g. node and cluster IDs). */
   readonly metadata?: Uint8Array;
   readonly hooks?: StorageHooks;
+  /** Where notable events (a stale lock taken over) are reported. Default: silent. */
+  readonly logger?: StorageLogger;
+  /** Snapshot files kept after a snapshot save (DEFAULT_SNAPSHOTS_TO_KEEP, at least 1). */
+  readonly snapshotsToKeep?: number;
 }
 
 /** What a (re)started member resumes from. */
@@ -62,21 +82,34 @@ export class RaftStorage implements AsyncDisposable {
     private readonly wal: Wal,
     private readonly snapDir: string,
     private readonly hooks: StorageHooks,
+    private readonly lock: DataDirLock,
+    private readonly snapshotsToKeep: number,
   ) {}
 
   /** Opens the data directory (a missing one is a fresh member) and replays it. */
   static async open(dataDir: string, options: RaftStorageOptions = {}): Promise<RecoveredState> {
     const hooks = options.hooks ?? {};
-    const walDir = join(memberDir(dataDir), 'wal');
-    const snapDir = join(memberDir(dataDir), 'snap');
-    await removeSnapTempFiles(snapDir);
-    const walOptions = {
-      hooks,
-      ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
-      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
-    };
-    const { wal, records } = await Wal.open(walDir, walOptions);
+    const snapshotsToKeep = options.snapshotsToKeep ?? DEFAULT_SNAPSHOTS_TO_KEEP;
+    if (!Number.isSafeInteger(snapshotsToKeep) || snapshotsToKeep < 1) {
+      throw new RangeError(`snapshotsToKeep must be a positive integer, got ${snapshotsToKeep}`);
+    }
+    const member = memberDir(dataDir);
+    const walDir = join(member, 'wal');
+    const snapDir = join(member, 'snap');
+    await mkdirDurable(member, hooks);
+    const lock = await DataDirLock.acquire(member, hooks, options.logger ?? (() => {}));
+    let wal: Wal | undefined;
     try {
+      await mkdirDurable(snapDir, hooks);
+      await removeSnapTempFiles(snapDir);
+      const walOptions = {
+        hooks,
+        ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+        ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+      };
+      const opened = await Wal.open(walDir, walOptions);
+      wal = opened.wal;
+      const records = opened.records;
       const marker = latestSnapshotMarker(records);
       const snapshot =
         marker === undefined ? undefined : await loadSnapFile(snapDir, marker.term, marker.index);
@@ -86,7 +119,7 @@ export class RaftStorage implements AsyncDisposable {
       if (snapshot !== undefined && snapshot.metadata.index > 0) storage.applySnapshot(snapshot);
       storage.append(entries);
       storage.setHardState(hardState);
-      const raftStorage = new RaftStorage(wal, snapDir, hooks);
+      const raftStorage = new RaftStorage(wal, snapDir, hooks, lock, snapshotsToKeep);
       const metadata = wal.getMetadata();
       return {
         raftStorage,
@@ -97,7 +130,8 @@ export class RaftStorage implements AsyncDisposable {
         ...(metadata === undefined ? {} : { metadata }),
       };
     } catch (err) {
-      await wal.close();
+      await wal?.close();
+      await lock.release();
       throw err;
     }
   }
@@ -119,10 +153,12 @@ export class RaftStorage implements AsyncDisposable {
 
   private async saveNow(batches: readonly PersistBatch[]): Promise<void> {
     const records: WalRecord[] = [];
+    let newestSnap: string | undefined;
     for (const rd of batches) {
       if (rd.snapshot !== undefined && rd.snapshot.metadata.index > 0) {
         // BEFORE the marker: the marker promises the file is durable.
         await saveSnapFile(this.snapDir, rd.snapshot, this.hooks);
+        newestSnap = snapFileName(rd.snapshot.metadata.term, rd.snapshot.metadata.index);
         records.push({
           type: 'snapshot',
           index: rd.snapshot.metadata.index,
@@ -138,6 +174,8 @@ export class RaftStorage implements AsyncDisposable {
       }
     }
     await this.wal.append(records);
+    // AFTER the marker is durable: older snapshots are no longer the one a restart loads.
+    if (newestSnap !== undefined) await purgeSnapFiles(this.snapDir, this.snapshotsToKeep, newestSnap);
   }
 
   /** Persists a snapshot the host made itself (after `MemoryStorage.createSnapshot`). */
@@ -155,10 +193,19 @@ export class RaftStorage implements AsyncDisposable {
     return this.wal.segmentNames();
   }
 
-  /** Waits for pending saves and closes the WAL. */
+  /** Snapshot file names, oldest first (for tests and tooling). */
+  async snapshotNames(): Promise<string[]> {
+    return (await readdir(this.snapDir)).filter((n) => n.endsWith(SNAP_SUFFIX)).sort();
+  }
+
+  /** Waits for pending saves, closes the WAL and releases the data-dir lock. */
   async close(): Promise<void> {
     await this.tail;
-    await this.wal.close();
+    try {
+      await this.wal.close();
+    } finally {
+      await this.lock.release();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

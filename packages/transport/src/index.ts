@@ -45,6 +45,7 @@ export {
   DEFAULT_MAX_SNAPSHOT_BYTES,
   DEFAULT_SEND_QUEUE_SIZE,
   DEFAULT_SNAPSHOT_CHUNK_BYTES,
+  DEFAULT_WRITE_TIMEOUT_MS,
   formatTcpUrl,
   type ListenAddress,
   parseTcpUrl,

@@ -28,6 +28,12 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
 export const DEFAULT_BACKOFF_INITIAL_MS = 50;
 /** Reconnect delays double up to this. */
 export const DEFAULT_BACKOFF_MAX_MS = 2000;
+/**
+ * Time a connection may hold unwritten data (bytes buffered behind socket backpressure, or a
+ * snapshot written but not yet acknowledged) without any write progress before it is recycled
+ * (etcd's 5 s ConnWriteTimeout).
+ */
+export const DEFAULT_WRITE_TIMEOUT_MS = 5000;
 /** TCP keepalive probe delay, so a dead peer is noticed on an idle connection (etcd: 30 s). */
 export const KEEPALIVE_INITIAL_DELAY_MS = 30_000;
 
@@ -76,6 +82,8 @@ export interface TcpTransportOptions {
   readonly dialTimeoutMs?: number;
   /** Time an accepted socket has to finish TLS and send its hello (DEFAULT_HELLO_TIMEOUT_MS). */
   readonly helloTimeoutMs?: number;
+  /** Time unwritten data may make no write progress before the connection is recycled (DEFAULT_WRITE_TIMEOUT_MS). */
+  readonly writeTimeoutMs?: number;
   /** First reconnect delay (DEFAULT_BACKOFF_INITIAL_MS). */
   readonly backoffInitialMs?: number;
   /** Largest reconnect delay (DEFAULT_BACKOFF_MAX_MS). */
@@ -99,6 +107,7 @@ export interface ResolvedTcpOptions {
   readonly sendQueueSize: number;
   readonly dialTimeoutMs: number;
   readonly helloTimeoutMs: number;
+  readonly writeTimeoutMs: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
   readonly rand: RandomSource;
@@ -158,6 +167,7 @@ export function resolveOptions(o: TcpTransportOptions): ResolvedTcpOptions {
     sendQueueSize: positiveInt(o.sendQueueSize ?? DEFAULT_SEND_QUEUE_SIZE, 'sendQueueSize'),
     dialTimeoutMs: positiveInt(o.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, 'dialTimeoutMs'),
     helloTimeoutMs: positiveInt(o.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS, 'helloTimeoutMs'),
+    writeTimeoutMs: positiveInt(o.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, 'writeTimeoutMs'),
     backoffInitialMs,
     backoffMaxMs,
     rand: o.rand ?? mathRandom,

@@ -8,7 +8,10 @@
  * 3. connected: each flush drains the queue into as few frames as the frame limit allows, stopping
  *    while the socket asks us to wait ('drain'); a MsgSnap goes out as snapStart, snapChunk…,
  *    snapEnd and is reported finished when the peer's snapAck comes back.
- * 4. on any failure (dial timeout, reject, error, close, bad frame from the peer): queued and
+ *    While the connection holds unwritten data (bytes buffered behind backpressure, or a snapshot
+ *    not yet acknowledged), a write-stall watchdog runs: no write progress (a write reaching the
+ *    kernel, or a snapAck) for writeTimeoutMs fails the connection (etcd's ConnWriteTimeout).
+ * 4. on any failure (dial timeout, write stall, reject, error, close, bad frame from the peer): queued and
  *    in-flight messages are dropped and reported (onUnreachable; SnapshotFailure per MsgSnap),
  *    and the peer waits in backoff, where sends are dropped at once, before dialling again.
  *
@@ -69,6 +72,10 @@ export class TcpPeer {
   private unacked = 0;
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The write-stall watchdog; set exactly while the connection holds unwritten data. */
+  private stallTimer: NodeJS.Timeout | null = null;
+  /** When the connection last made write progress (Date.now()), while the watchdog runs. */
+  private lastProgress = 0;
   private flushScheduled = false;
   private lastLogged = '';
   private socketClosed: Promise<void> = Promise.resolve();
@@ -140,6 +147,7 @@ export class TcpPeer {
     this.socket = null;
     this.stateValue = 'closed';
     this.clearTimer();
+    this.clearStallTimer();
     s?.destroy();
     const dropped = this.takePending();
     if (report) this.reportDropped(dropped);
@@ -208,6 +216,7 @@ export class TcpPeer {
         else if (f.type === 'reject') this.disconnect(s, `rejected by peer: ${f.reason}`);
         else if (f.type === 'snapAck' && this.stateValue === 'connected' && this.unacked > 0) {
           this.unacked -= 1;
+          this.lastProgress = Date.now();
           this.o.handler.onSnapshotStatus(this.id, 'SnapshotFinish');
         } else this.disconnect(s, `unexpected ${f.type} frame from the peer in state ${this.stateValue}`);
       } catch (err) {
@@ -231,11 +240,15 @@ export class TcpPeer {
   private disconnect(s: net.Socket, reason: string, redial = true): void {
     if (this.socket !== s) return;
     this.socket = null;
+    // Messages still in the socket's buffer are lost with it.
+    const lostBuffered = this.stateValue === 'connected' && s.writableLength > 0 ? 1 : 0;
     s.destroy();
     this.clearTimer();
+    this.clearStallTimer();
     const wasActive = this.stateValue === 'connected';
     this.stateValue = 'backoff';
-    const dropped = this.takePending();
+    const pending = this.takePending();
+    const dropped = { messages: pending.messages + lostBuffered, snapshots: pending.snapshots };
     if (wasActive || reason !== this.lastLogged) {
       this.o.logger(
         'warn',
@@ -260,6 +273,40 @@ export class TcpPeer {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  private clearStallTimer(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+  }
+
+  /** Whether `s` holds data the peer has not yet taken: buffered bytes or an unacknowledged snapshot. */
+  private hasUnwritten(s: net.Socket): boolean {
+    return s.writableLength > 0 || this.snapshot !== null || this.unacked > 0;
+  }
+
+  /** Starts the write-stall watchdog if `s` holds unwritten data and it is not running already. */
+  private watchWrites(s: net.Socket): void {
+    if (this.stallTimer || this.socket !== s || !this.hasUnwritten(s)) return;
+    this.lastProgress = Date.now();
+    this.stallTimer = setTimeout(() => this.checkStall(s), this.o.writeTimeoutMs);
+  }
+
+  /** The watchdog's tick: fails `s` after writeTimeoutMs without progress, else waits out the rest. */
+  private checkStall(s: net.Socket): void {
+    this.stallTimer = null;
+    if (this.socket !== s || !this.hasUnwritten(s)) return;
+    const idle = Date.now() - this.lastProgress;
+    if (idle < this.o.writeTimeoutMs) {
+      this.stallTimer = setTimeout(() => this.checkStall(s), this.o.writeTimeoutMs - idle);
+      return;
+    }
+    const what = [
+      `${s.writableLength} bytes buffered`,
+      ...(this.snapshot ? ['a snapshot being written'] : []),
+      ...(this.unacked > 0 ? [`${this.unacked} snapshot(s) awaiting snapAck`] : []),
+    ].join(', ');
+    this.disconnect(s, `write stalled: no progress for ${idle} ms (${what})`);
   }
 
   /** Empties the queue and the in-flight snapshot state; returns what was lost, snapshots counted. */
@@ -313,11 +360,19 @@ export class TcpPeer {
     } finally {
       s.uncork();
     }
+    this.watchWrites(s);
+  }
+
+  /** Writes `data` to `s`, counting its arrival in the kernel as write progress. */
+  private write(s: net.Socket, data: Uint8Array): boolean {
+    return s.write(data, () => {
+      if (this.socket === s) this.lastProgress = Date.now();
+    });
   }
 
   private writeFrame(s: net.Socket, payload: Uint8Array): boolean {
-    s.write(frameHeader(payload.length, this.o.maxFrameBytes));
-    return s.write(payload);
+    this.write(s, frameHeader(payload.length, this.o.maxFrameBytes));
+    return this.write(s, payload);
   }
 
   /** Writes one messages frame holding as many queued messages as fit. */
@@ -378,8 +433,8 @@ export class TcpPeer {
       const prefix = new Uint8Array(FRAME_HEADER_BYTES + FRAME_TYPE_BYTES);
       new DataView(prefix.buffer).setUint32(0, FRAME_TYPE_BYTES + chunk.length);
       prefix[FRAME_HEADER_BYTES] = FrameType.snapChunk;
-      s.write(prefix);
-      ok = s.write(chunk);
+      this.write(s, prefix);
+      ok = this.write(s, chunk);
       snap.offset += chunk.length;
     }
     if (snap.offset < data.length) return ok;

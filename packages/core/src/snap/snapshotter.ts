@@ -5,13 +5,21 @@
  * so a file left by a crash before the marker is never read.
  */
 
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { type Snapshot, validateSnapshot } from '@tsetcd/raft';
 import { decodeValue, encodeValue } from '../codec.js';
 import { CorruptSnapshotError } from '../errors.js';
-import { asUint8Array, isNotFound, type StorageHooks, syncDir, syncFile, writeFully } from '../fsutil.js';
+import {
+  asUint8Array,
+  isNotFound,
+  mkdirDurable,
+  type StorageHooks,
+  syncDir,
+  syncFile,
+  writeFully,
+} from '../fsutil.js';
 import { frame, RECORD_HEADER_BYTES } from '../wal/wal-record.js';
 
 /** Suffix of snapshot files. */
@@ -26,7 +34,7 @@ export function snapFileName(term: number, index: number): string {
 
 /** Writes `snap` durably and atomically into `dir`; returns its path. */
 export async function saveSnapFile(dir: string, snap: Snapshot, hooks: StorageHooks): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  await mkdirDurable(dir, hooks);
   const path = join(dir, snapFileName(snap.metadata.term, snap.metadata.index));
   const tmp = path + TMP_SUFFIX;
   const fh = await open(tmp, 'w');
@@ -81,4 +89,22 @@ export async function removeSnapTempFiles(dir: string): Promise<void> {
     throw err;
   }
   for (const name of names) if (name.endsWith(TMP_SUFFIX)) await unlink(join(dir, name));
+}
+
+/**
+ * Deletes all but the newest `keep` snapshot files in `dir` (etcd's purge of `.snap` files), never
+ * the file named `current` (the one the WAL's latest marker points at), which counts as one of the
+ * `keep`. Newest is by name: term, then index. Returns the names removed, oldest first.
+ */
+export async function purgeSnapFiles(dir: string, keep: number, current: string): Promise<string[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith(SNAP_SUFFIX) && n !== current).sort();
+  const doomed = names.slice(0, Math.max(0, names.length - (keep - 1)));
+  for (const name of doomed) {
+    try {
+      await unlink(join(dir, name));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return doomed;
 }

@@ -11,11 +11,11 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HardState } from '@tsetcd/raft';
 import { CorruptWalError, StorageClosedError } from '../errors.js';
-import { asUint8Array, type StorageHooks, syncDir, syncFile, writeFully } from '../fsutil.js';
+import { asUint8Array, mkdirDurable, type StorageHooks, syncDir, syncFile, writeFully } from '../fsutil.js';
 import { encodeRecord, type SnapshotRecord, scanRecords, type WalRecord } from './wal-record.js';
 import { segmentFileName, sortSegments } from './wal-segment.js';
 
@@ -68,7 +68,7 @@ export class Wal {
   static async open(dir: string, options: WalOptions = {}): Promise<{ wal: Wal; records: WalRecord[] }> {
     const hooks = options.hooks ?? {};
     const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-    await mkdir(dir, { recursive: true });
+    await mkdirDurable(dir, hooks);
     const found = sortSegments(await readdir(dir));
     if (found.length === 0) {
       const name = segmentFileName(0, 0);
