@@ -29,6 +29,12 @@ export class KeyValueCache {
   /** Invariant: bytes <= maxBytes. */
   private bytes = 0;
   private count = 0;
+  /**
+   * Where eviction last stopped (-1: not yet evicting). Eviction resumes here rather than just
+   * after the new slot: restarting there walked every empty slot between the newest revision and
+   * the oldest cached one on every set, once the ring was only partly filled but over its bytes.
+   */
+  private evictAt = -1;
 
   constructor(
     private readonly maxBytes: number,
@@ -57,7 +63,15 @@ export class KeyValueCache {
     this.mains[i] = main;
     this.bytes += size;
     this.count++;
-    for (let j = (i + 1) % n; this.bytes > this.maxBytes; j = (j + 1) % n) this.empty(j);
+    if (this.bytes <= this.maxBytes) return;
+    // Empties the slots after the new one (the oldest revisions) first, never the new one: it fits
+    // alone, so this ends within one turn of the ring.
+    let j = this.evictAt < 0 ? i : this.evictAt;
+    while (this.bytes > this.maxBytes) {
+      j = (j + 1) % n;
+      if (j !== i) this.empty(j);
+    }
+    this.evictAt = j;
   }
 
   /** Drops every entry. */
@@ -65,6 +79,7 @@ export class KeyValueCache {
     this.values.fill(undefined);
     this.bytes = 0;
     this.count = 0;
+    this.evictAt = -1;
   }
 
   /** Number of cached revisions. */

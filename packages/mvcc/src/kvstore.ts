@@ -95,7 +95,10 @@ export interface KVStoreOptions {
 
 /** One write request in progress: its revision, the writes so far, and the events they make. */
 class WriteTxn {
+  /** The events of the writes so far; collected only while listeners are subscribed. */
   readonly events: Event[] = [];
+  /** Number of writes so far (the next write's sub-revision). */
+  writes = 0;
   constructor(readonly beginRev: Revision) {}
   /** The revision this write request creates. */
   get rev(): Revision {
@@ -103,7 +106,7 @@ class WriteTxn {
   }
   /** The revision reads inside this request see: its own writes once it has made any. */
   get readRev(): Revision {
-    return this.events.length > 0 ? this.rev : this.beginRev;
+    return this.writes > 0 ? this.rev : this.beginRev;
   }
 }
 
@@ -126,8 +129,11 @@ export class KVStore {
   /** Encoded key-values by revision: what reads find before asking the backend. */
   private readonly kvCache: KeyValueCache;
 
+  /** Whether META_REV in the backend lags currentRev (it is written lazily: see `backend`). */
+  private revDirty = false;
+
   private constructor(
-    readonly backend: Backend,
+    private readonly be: Backend,
     opts: KVStoreOptions,
   ) {
     this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
@@ -146,6 +152,23 @@ export class KVStore {
   }
 
   // ---- state ---------------------------------------------------------------------------------
+
+  /**
+   * The backend, with the current revision written to it. The store writes its revision to the
+   * backend lazily (once per commit, not once per request): whoever looks at the backend through
+   * this getter, or anything the store flushes, sees it up to date.
+   */
+  get backend(): Backend {
+    this.syncRevision();
+    return this.be;
+  }
+
+  /** Writes the current revision to the backend if it changed since it was last written. */
+  private syncRevision(): void {
+    if (!this.revDirty) return;
+    this.revDirty = false;
+    this.be.put(META_REV, encodeU64(this.currentRev));
+  }
 
   /** The store revision: 1 on an empty store, +1 per write request. */
   get revision(): Revision {
@@ -239,7 +262,7 @@ export class KVStore {
   private readKeyValue(rev: Rev): KeyValue {
     const cached = this.kvCache.get(rev.main, rev.sub);
     if (cached !== undefined) return decodeKeyValue(cached);
-    const raw = this.backend.get(keyBucketKey(rev, false));
+    const raw = this.be.get(keyBucketKey(rev, false));
     if (raw === undefined) throw new Error(`mvcc: revision ${rev.main}.${rev.sub} missing from the backend`);
     this.kvCache.set(rev.main, rev.sub, raw);
     return decodeKeyValue(raw);
@@ -367,7 +390,7 @@ export class KVStore {
 
   private putIn(tw: WriteTxn, req: PutRequest): PutResponse {
     const key = toBinary(req.key);
-    const rev: Rev = { main: tw.rev, sub: tw.events.length };
+    const rev: Rev = { main: tw.rev, sub: tw.writes };
     // One index lookup for the read and the write (the checks that may fail ran before).
     const ki = this.index.indexOf(key);
     const prevIdx = ki.get(rev.main);
@@ -385,16 +408,18 @@ export class KVStore {
       lease,
     };
     const encoded = encodeKeyValue(kv);
-    this.backend.put(keyBucketKey(rev, false), encoded);
+    this.be.put(keyBucketKey(rev, false), encoded);
     this.kvCache.set(rev.main, rev.sub, encoded);
     ki.put(rev.main, rev.sub);
-    tw.events.push({ type: 'PUT', kv });
+    tw.writes++;
+    if (this.listeners.size > 0) tw.events.push({ type: 'PUT', kv });
     if (this.leases !== undefined) {
       const oldLease = prev?.lease ?? NO_LEASE;
       if (oldLease !== NO_LEASE) this.leases.detach(oldLease, key);
       if (lease !== NO_LEASE) this.leases.attach(lease, key);
     }
-    return { header: { revision: tw.rev }, ...(req.prevKv && prev !== undefined ? { prevKv: prev } : {}) };
+    const header = { revision: tw.rev };
+    return req.prevKv && prev !== undefined ? { header, prevKv: prev } : { header };
   }
 
   private deleteRangeIn(tw: WriteTxn, req: DeleteRangeRequest): DeleteRangeResponse {
@@ -414,7 +439,7 @@ export class KVStore {
     const live = this.index.get(key, tw.readRev);
     if (live === undefined) return;
     const prevLease = this.leases !== undefined ? this.readKeyValue(live.modified).lease : NO_LEASE;
-    const rev: Rev = { main: tw.rev, sub: tw.events.length };
+    const rev: Rev = { main: tw.rev, sub: tw.writes };
     const keyBytes = fromKey(key);
     const kv: KeyValue = {
       key: keyBytes,
@@ -424,17 +449,19 @@ export class KVStore {
       version: 0,
       lease: NO_LEASE,
     };
-    this.backend.put(keyBucketKey(rev, true), encodeKeyValue(kv));
+    this.be.put(keyBucketKey(rev, true), encodeKeyValue(kv));
     this.index.tombstone(key, rev);
-    tw.events.push({ type: 'DELETE', kv });
+    tw.writes++;
+    if (this.listeners.size > 0) tw.events.push({ type: 'DELETE', kv });
     if (prevLease !== NO_LEASE) this.leases!.detach(prevLease, key);
   }
 
   /** Ends a write request: a new revision if it wrote anything, and its events to listeners. */
   private end(tw: WriteTxn): void {
-    if (tw.events.length === 0) return;
+    if (tw.writes === 0) return;
     this.currentRev = tw.rev;
-    this.backend.put(META_REV, encodeU64(this.currentRev));
+    this.revDirty = true;
+    if (this.listeners.size === 0) return;
     for (const l of this.listeners) l(tw.events, this.currentRev);
   }
 
