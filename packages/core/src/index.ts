@@ -1,6 +1,7 @@
 /**
  * @tsetcd/core — an embeddable replicated etcd node. So far: durable raft storage (etcd's WAL,
- * snapshotter and MemoryStorage recovery). The node, apply loop and client API come later.
+ * snapshotter and MemoryStorage recovery) and the raft driving loop. The node and its client API
+ * come later.
  */
 
 export { LOCK_FILE_NAME } from './data-dir-lock.js';
@@ -22,3 +23,10 @@ export {
   type RecoveredState,
 } from './raft-storage.js';
 export { DEFAULT_SEGMENT_BYTES } from './wal/wal.js';
+export {
+  type DurableLog,
+  IN_MEMORY_LOG,
+  RaftLoop,
+  type RaftLoopHost,
+  type RaftLoopStats,
+} from './raft-loop.js';

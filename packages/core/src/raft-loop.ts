@@ -1,0 +1,193 @@
+/**
+ * RaftLoop: the one place that drives a RawNode — the host half of Raft. For each Ready, in this
+ * order (see @tsetcd/raft's ready.ts for why):
+ *
+ *   1. send `rd.messages` at once: the leader's appends go out WHILE it writes them to its own
+ *      disk (thesis §10.2.1), so one fsync latency is paid in parallel, not twice;
+ *   2. make the snapshot, entries and hard state durable (`log.save`, one fsync for the Ready),
+ *      then mirror them into raft's MemoryStorage;
+ *   3. only then send `rd.persistedMessages` (acks and votes promise durable state);
+ *   4. apply `rd.committedEntries` in order (they are already durable here; conf changes go to
+ *      raft and then to the host);
+ *   5. hand `rd.readStates` to the host;
+ *   6. `advance()`, and loop while there is more.
+ *
+ * Messages received and proposals made while a Ready is in flight are stepped into the node at
+ * once (raft allows that between ready() and advance()); they come out in the next Ready.
+ * A failed save is fatal for the member: the loop stops and reports it, and nothing is
+ * acknowledged that is not durable. No timers here: the host calls tick().
+ */
+
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  MemoryStorage,
+  Message,
+  RawNode,
+  ReadState,
+  Ready,
+  SoftState,
+} from '@tsetcd/raft';
+import type { Transport } from '@tsetcd/transport';
+import type { PersistBatch } from './raft-storage.js';
+
+/** Where the loop makes a Ready durable: RaftStorage on disk, or nothing in in-memory mode. */
+export interface DurableLog {
+  /** Resolves once the batch is durable. */
+  save(batch: PersistBatch): Promise<void>;
+}
+
+/** A DurableLog for the in-memory mode: nothing survives the process, by design. */
+export const IN_MEMORY_LOG: DurableLog = { save: () => Promise.resolve() };
+
+/** What the loop calls back into the host with. */
+export interface RaftLoopHost {
+  /** Applies committed normal entries, in log order; resolves once applied. */
+  apply(entries: readonly Entry[]): void | Promise<void>;
+  /** A committed membership change was applied to raft (update peers, members list). */
+  onConfChange?(change: ConfChange, confState: ConfState, entry: Entry): void;
+  /** ReadIndex answers: serve each read once the applied index reaches its index. */
+  onReadStates?(states: readonly ReadState[]): void;
+  /** Leader or role changed. */
+  onSoftState?(state: SoftState): void;
+  /** The loop stopped because persisting or applying failed; the member must not go on. */
+  onFatal?(err: unknown): void;
+}
+
+/** Counters the loop keeps, named like etcd's metrics. */
+export interface RaftLoopStats {
+  /** Readys handled. */
+  readies: number;
+  /** Durable saves (each one fsync on disk). */
+  saves: number;
+  /** Committed entries applied (normal and conf change). */
+  applied: number;
+}
+
+/** Drives one RawNode against a durable log, a transport and the host's state machine. */
+export class RaftLoop {
+  readonly stats: RaftLoopStats = { readies: 0, saves: 0, applied: 0 };
+  private running: Promise<void> | undefined;
+  private again = false;
+  private fatal: unknown;
+  private stopped = false;
+
+  constructor(
+    readonly node: RawNode,
+    private readonly storage: MemoryStorage,
+    private readonly log: DurableLog,
+    private readonly transport: Transport,
+    private readonly host: RaftLoopHost,
+  ) {}
+
+  /** Steps a message from a peer and schedules processing. */
+  step(m: Message): void {
+    if (this.stopped) return;
+    this.node.step(m);
+    this.kick();
+  }
+
+  /** Advances raft's clock by one tick and schedules processing. */
+  tick(): void {
+    if (this.stopped) return;
+    this.node.tick();
+    this.kick();
+  }
+
+  /**
+   * Schedules a processing pass after a local call on the node (propose, readIndex, …). Returns
+   * a promise that resolves when every Ready available now has been handled.
+   */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    const run = this.process().finally(() => {
+      this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** Stops processing; a Ready in flight finishes first. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  /** The error that stopped the loop, if any. */
+  get failure(): unknown {
+    return this.fatal;
+  }
+
+  private async process(): Promise<void> {
+    // Yield once, so a burst of steps and proposals is handled as one Ready.
+    await Promise.resolve();
+    do {
+      this.again = false;
+      while (!this.stopped && this.node.hasReady()) {
+        try {
+          await this.handle(this.node.ready());
+        } catch (err) {
+          this.stopped = true;
+          this.fatal = err;
+          this.host.onFatal?.(err);
+          return;
+        }
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  /** Steps 1–6 of the doc block for one Ready. */
+  private async handle(rd: Ready): Promise<void> {
+    this.stats.readies++;
+    if (rd.softState !== undefined) this.host.onSoftState?.(rd.softState);
+    // 1. Messages that promise nothing about our disk go out now.
+    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    // 2. Durable first, then visible to raft's reads.
+    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      const batch: PersistBatch = {
+        entries: rd.entries,
+        ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+        ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
+      };
+      await this.log.save(batch);
+      this.stats.saves++;
+      if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
+      this.storage.append(rd.entries);
+      if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+    }
+    // 3. Acks and votes only now.
+    if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
+    // 4. Apply in order; runs of normal entries go to the host together.
+    await this.apply(rd.committedEntries);
+    // 5. Reads.
+    if (rd.readStates.length > 0) this.host.onReadStates?.(rd.readStates);
+    // 6.
+    this.node.advance();
+  }
+
+  private async apply(entries: readonly Entry[]): Promise<void> {
+    let run: Entry[] = [];
+    const flush = async () => {
+      if (run.length === 0) return;
+      const batch = run;
+      run = [];
+      await this.host.apply(batch);
+    };
+    for (const e of entries) {
+      if (e.type === 'EntryNormal') {
+        run.push(e);
+        continue;
+      }
+      await flush();
+      const cs = this.node.applyConfChange(e.change);
+      this.host.onConfChange?.(e.change, cs, e);
+    }
+    await flush();
+    this.stats.applied += entries.length;
+  }
+}
