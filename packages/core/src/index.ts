@@ -15,6 +15,13 @@ export {
 } from './errors.js';
 export type { StorageHooks, StorageLogger } from './fsutil.js';
 export {
+  type DurableLog,
+  IN_MEMORY_LOG,
+  RaftLoop,
+  type RaftLoopHost,
+  type RaftLoopStats,
+} from './raft-loop.js';
+export {
   DEFAULT_SNAPSHOTS_TO_KEEP,
   memberDir,
   type PersistBatch,
@@ -23,10 +30,3 @@ export {
   type RecoveredState,
 } from './raft-storage.js';
 export { DEFAULT_SEGMENT_BYTES } from './wal/wal.js';
-export {
-  type DurableLog,
-  IN_MEMORY_LOG,
-  RaftLoop,
-  type RaftLoopHost,
-  type RaftLoopStats,
-} from './raft-loop.js';
