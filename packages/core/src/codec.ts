@@ -1,18 +1,13 @@
 /**
  * msgpack with an exact mapping for the values durable storage holds: node IDs (bigint, uint64)
- * travel as extension type 1 with 8 bytes big-endian and come back as bigints, never as numbers;
+ * use transport's NODE_ID_EXTENSION_CODEC (one mapping for wire and disk) and come back as bigints;
  * byte strings as `bin`; terms and indexes as ints. Also validates decoded hard states.
  * Pure. No I/O.
  */
 
-import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { HardState, Index, NodeId, Term } from '@tsetcd/raft';
-
-/** msgpack extension type that carries a NodeId (an application type: 0–127). */
-export const NODE_ID_EXT_TYPE = 1;
-
-/** Bytes of an encoded NodeId's extension payload. */
-export const NODE_ID_BYTES = 8;
+import { NODE_ID_EXTENSION_CODEC } from '@tsetcd/transport';
 
 const MAX_U64 = (1n << 64n) - 1n;
 
@@ -24,26 +19,8 @@ export class StoredValueError extends Error {
   }
 }
 
-const extensionCodec = new ExtensionCodec();
-extensionCodec.register({
-  type: NODE_ID_EXT_TYPE,
-  encode: (v: unknown): Uint8Array | null => {
-    if (typeof v !== 'bigint') return null;
-    if (v < 0n || v > MAX_U64) throw new RangeError(`node ID ${v} is not a uint64`);
-    const out = new Uint8Array(NODE_ID_BYTES);
-    new DataView(out.buffer).setBigUint64(0, v);
-    return out;
-  },
-  decode: (data: Uint8Array): bigint => {
-    if (data.length !== NODE_ID_BYTES) {
-      throw new StoredValueError(`node ID extension of ${data.length} bytes, want ${NODE_ID_BYTES}`);
-    }
-    return new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(0);
-  },
-});
-
-const encoder = new Encoder({ extensionCodec, useBigInt64: false });
-const decoder = new Decoder({ extensionCodec, useBigInt64: false });
+const encoder = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, useBigInt64: false });
+const decoder = new Decoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, useBigInt64: false });
 
 /** msgpack bytes of a stored value (a copy: the encoder reuses its buffer). */
 export function encodeValue(v: unknown): Uint8Array {

@@ -31,8 +31,12 @@ const ARRAY32 = 0xdd;
 /** Bytes in front of the messages of an encoded message list. */
 export const MESSAGE_LIST_HEADER_BYTES = 5;
 
-const extensionCodec = new ExtensionCodec();
-extensionCodec.register({
+/**
+ * The msgpack extension that carries NodeIds exactly (8 bytes big-endian uint64, back as bigint).
+ * Shared with every package that msgpack-encodes raft values (core's WAL), so there is one mapping.
+ */
+export const NODE_ID_EXTENSION_CODEC = new ExtensionCodec();
+NODE_ID_EXTENSION_CODEC.register({
   type: NODE_ID_EXT_TYPE,
   encode: (v: unknown): Uint8Array | null => {
     if (typeof v !== 'bigint') return null;
@@ -49,8 +53,8 @@ extensionCodec.register({
   },
 });
 
-const encoder = new Encoder({ extensionCodec, useBigInt64: false });
-const decoder = new Decoder({ extensionCodec, useBigInt64: false });
+const encoder = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, useBigInt64: false });
+const decoder = new Decoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, useBigInt64: false });
 
 /** msgpack bytes of any value built from the types in the table above (used for control frames). */
 export function encodeValue(v: unknown): Uint8Array {
