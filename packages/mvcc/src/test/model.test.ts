@@ -11,7 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { CompactedError, DuplicateKeyError, FutureRevError, LeaseNotFoundError } from '../errors.js';
 import type { RequestOp } from '../types.js';
-import { bytes, KVModel, type ModelRunOptions, Rand, runModelCheck, show } from './model.js';
+import { bytes, KVModel, type ModelRunOptions, runModelCheck, show } from './model.js';
+import { Rand } from './model-gen.js';
 
 const SEEDS = 300;
 const CHUNK = 50;
