@@ -19,6 +19,10 @@ export const Bucket = {
   lease: 0x03,
   /** alarms raised on the cluster. */
   alarm: 0x04,
+  /** the host's auth state (users, roles, enabled): replicated with the store, unread by mvcc. */
+  auth: 0x05,
+  /** the host's cluster membership: replicated with the store, unread by mvcc. */
+  members: 0x06,
 } as const;
 
 /** The backend key of a revision in the key bucket. */

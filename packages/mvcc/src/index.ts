@@ -6,6 +6,7 @@
 
 export type { Backend, BackendEntry } from './backend.js';
 export { bytesEqual, compareBytes, prefixEnd, utf8 } from './bytes.js';
+export { Bucket, bucketBounds, bucketKey } from './codec.js';
 export {
   CompactedError,
   CorruptDataDirError,

@@ -19,6 +19,11 @@ export class Lease {
   readonly keys = new Set<string>();
   /** When the lease expires, in ms on the lessor's clock; FOREVER while the lessor is not primary. */
   expiry = FOREVER;
+  /**
+   * While not primary: when the lease would expire judging by the last renewal this replica
+   * applied (a replicated keep-alive), so a follower can answer TimeToLive. Never acted on.
+   */
+  observedExpiry: number | undefined;
 
   constructor(
     readonly id: LeaseId,

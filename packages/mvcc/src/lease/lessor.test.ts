@@ -501,3 +501,32 @@ describe('Lessor.open (restore)', () => {
     expect(store.range({ key: utf8('a') }).count).toBe(0);
   });
 });
+
+describe('Lessor.observeRenew (a keep-alive applied from the replicated log)', () => {
+  it('renews on the primary, as renew() does', async () => {
+    const s = await setup();
+    s.lessor.grant(1n, 10);
+    s.advance(6_000);
+    expect(s.lessor.observeRenew(1n)).toBe(10);
+    expect(s.lessor.timeToLive(1n).ttl).toBe(10);
+  });
+
+  it('on a non-primary replica only notes the renewal, so timeToLive counts down from it', async () => {
+    const s = await setup({ primary: false });
+    s.lessor.grant(1n, 10);
+    expect(s.lessor.timeToLive(1n).ttl).toBe(10); // never renewed here: the granted TTL
+    expect(s.lessor.observeRenew(1n)).toBe(10);
+    s.advance(4_000);
+    expect(s.lessor.timeToLive(1n).ttl).toBe(6);
+    expect(s.lessor.expired()).toEqual([]); // a non-primary never expires anything
+    s.advance(7_000);
+    expect(s.lessor.timeToLive(1n).ttl).toBe(-1);
+  });
+
+  it('fails with LeaseNotFoundError for an unknown lease on every replica', async () => {
+    const primary = await setup();
+    const replica = await setup({ primary: false });
+    expect(() => primary.lessor.observeRenew(9n)).toThrow(LeaseNotFoundError);
+    expect(() => replica.lessor.observeRenew(9n)).toThrow(LeaseNotFoundError);
+  });
+});

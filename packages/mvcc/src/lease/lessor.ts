@@ -257,13 +257,28 @@ export class Lessor implements LeaseHooks {
     return lease.ttl;
   }
 
+  /**
+   * A keep-alive that reached this replica through the replicated log (a host that replicates
+   * keep-alives instead of forwarding them to the leader). The primary renews (see renew());
+   * another replica only notes when the lease would now expire, for timeToLive, and answers the
+   * granted TTL. Unknown lease → LeaseNotFoundError on every replica alike.
+   */
+  observeRenew(id: LeaseId): number {
+    if (this.primary) return this.renew(id);
+    const lease = this.leaseMap.get(id);
+    if (lease === undefined) throw new LeaseNotFoundError();
+    lease.observedExpiry = this.clock() + lease.ttl * MS_PER_SECOND;
+    return lease.ttl;
+  }
+
   /** etcd's LeaseTimeToLive; `keys` asks for the attached keys. Unknown lease → LeaseNotFoundError. */
   timeToLive(id: LeaseId, opts: { readonly keys?: boolean } = {}): LeaseTimeToLive {
     const lease = this.leaseMap.get(id);
     if (lease === undefined) throw new LeaseNotFoundError();
     let ttl = lease.ttl;
-    if (!lease.demoted) {
-      const remaining = lease.remainingMs(this.clock());
+    const expiry = lease.demoted ? lease.observedExpiry : lease.expiry;
+    if (expiry !== undefined) {
+      const remaining = expiry - this.clock();
       ttl = remaining <= 0 ? -1 : Math.floor(remaining / MS_PER_SECOND);
     }
     const keys = opts.keys ? [...lease.keys].sort().map(fromBinary) : [];
