@@ -284,6 +284,16 @@ export class RawNode {
   }
 
   /** A snapshot of the node's state. */
+  /** The current term (cheap: no Status object), for response headers. */
+  get term(): Term {
+    return this.raft.term;
+  }
+
+  /** The leader this node knows of, or NONE (cheap: no Status object). */
+  get lead(): NodeId {
+    return this.raft.lead;
+  }
+
   status(): Status {
     const r = this.raft;
     const progress = new Map<NodeId, ProgressStatus>();
