@@ -8,6 +8,12 @@ export type { Backend, BackendEntry } from './backend.js';
 export { bytesEqual, compareBytes, prefixEnd, utf8 } from './bytes.js';
 export { Bucket, bucketBounds, bucketKey } from './codec.js';
 export {
+  type DataDirRecovery,
+  OLD_DIR_SUFFIX,
+  RESTORE_DIR_SUFFIX,
+  recoverDataDir,
+} from './data-dir.js';
+export {
   CompactedError,
   CorruptDataDirError,
   DuplicateKeyError,
@@ -49,7 +55,11 @@ export {
 export { LevelBackend, type LevelBackendOptions } from './level-backend.js';
 export { type AlarmMember, Alarms, type AlarmType } from './maintenance/alarm.js';
 export { type DefragmentResult, defragment } from './maintenance/defrag.js';
-export { RestoreTargetNotEmptyError, SnapshotIntegrityError } from './maintenance/errors.js';
+export {
+  RestoreTargetNotEmptyError,
+  RestoringError,
+  SnapshotIntegrityError,
+} from './maintenance/errors.js';
 export { type HashKVResult, hashKV, type StoreHashResult, storeHash } from './maintenance/hash.js';
 export {
   DEFAULT_QUOTA_BACKEND_BYTES,
@@ -69,7 +79,7 @@ export {
 } from './maintenance/snapshot.js';
 export { SNAPSHOT_FORMAT_VERSION } from './maintenance/snapshot-format.js';
 export { MemoryBackend } from './memory-backend.js';
-export { MvccStore, type MvccStoreOptions } from './store.js';
+export { MvccStore, type MvccStoreHooks, type MvccStoreOptions, type RestoreOptions } from './store.js';
 export { DEFAULT_MAX_TXN_OPS } from './txn.js';
 export * from './types.js';
 export { defaultWatchScheduler, ManualWatchScheduler, type WatchScheduler } from './watch-scheduler.js';

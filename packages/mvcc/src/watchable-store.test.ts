@@ -532,3 +532,94 @@ describe('WatchableStore: background passes', () => {
     await ws.close();
   });
 });
+
+describe('WatchableStore: retarget (a snapshot restore replaces the store)', () => {
+  /** A second store holding `base`'s history plus `extra` more writes: the snapshot's state. */
+  async function ahead(writes: readonly [string, string][]) {
+    const next = await KVStore.open(new MemoryBackend());
+    for (const [k, v] of writes) next.put({ key: utf8(k), value: utf8(v) });
+    return next;
+  }
+
+  it('synced watchers catch up from the new store from the revision after the old one', async () => {
+    const { ws, put, scheduler } = await setup();
+    put('a', '1');
+    const w = ws.watch({ key: utf8('a'), rangeEnd: utf8('c') });
+    put('b', '1'); // rev 3
+    const r = reader(w);
+    expect(events(await r.take())).toEqual(['PUT b=1@3']);
+    const next = await ahead([
+      ['a', '1'],
+      ['b', '1'],
+      ['a', '2'],
+      ['c', '1'],
+      ['b', '2'],
+    ]);
+    await ws.pause();
+    ws.retarget(next);
+    expect(ws.store).toBe(next);
+    expect(ws.stats()).toEqual({ synced: 0, unsynced: 1, victims: 0 });
+    expect(scheduler.pending).toBe(1);
+    await ws.syncWatchers();
+    expect(events(await r.take())).toEqual(['PUT a=2@4', 'PUT b=2@6']);
+    expect(ws.stats()).toEqual({ synced: 1, unsynced: 0, victims: 0 });
+    next.put({ key: utf8('a'), value: utf8('3') });
+    expect(events(await r.take())).toEqual(['PUT a=3@7']);
+  });
+
+  it('a pass reading the old store when it is replaced delivers nothing of it', async () => {
+    let swap: (() => void) | undefined;
+    const { ws, put, store } = await setup({ hooks: { afterHistoryRead: () => swap?.() } });
+    put('a', '1');
+    put('a', '2');
+    const w = ws.watch({ key: utf8('a'), startRevision: 2 });
+    const next = await ahead([
+      ['a', 'x'],
+      ['a', 'y'],
+      ['a', 'z'],
+    ]);
+    swap = () => {
+      swap = undefined;
+      ws.retarget(next);
+    };
+    await ws.syncWatchers(); // reads store's history, then finds the store replaced
+    const r = reader(w);
+    expect(events(await r.take())).toEqual([]);
+    await ws.syncWatchers();
+    // Unsynced with minRev 2 (exact): the new store's revisions from 2, none of the old store's.
+    expect(events(await r.take())).toEqual(['PUT a=x@2', 'PUT a=y@3', 'PUT a=z@4']);
+    expect(store).not.toBe(ws.store);
+  });
+
+  it('a watcher whose next revision the new store compacted is canceled with compactRevision', async () => {
+    const { ws, put } = await setup();
+    put('a', '1');
+    const w = ws.watch({ key: utf8('a') });
+    const next = await ahead([
+      ['a', '1'],
+      ['a', '2'],
+      ['a', '3'],
+    ]);
+    await next.compact(4);
+    await ws.pause();
+    ws.retarget(next);
+    await ws.syncWatchers();
+    const rs = await reader(w).take();
+    expect(rs.at(-1)).toMatchObject({ canceled: true, compactRevision: 4 });
+    expect(events(rs)).toEqual([]);
+  });
+
+  it('pause waits for the running pass and runs none until retarget', async () => {
+    const { ws, put, scheduler } = await setup();
+    put('a', '1');
+    ws.watch({ key: utf8('a'), startRevision: 1 });
+    await ws.pause();
+    await ws.syncWatchers();
+    expect(ws.stats()).toEqual({ synced: 0, unsynced: 1, victims: 0 });
+    expect(scheduler.pending).toBe(1); // queued by watch() before the pause
+    scheduler.runDeferred();
+    await ws.syncWatchers();
+    expect(ws.stats().unsynced).toBe(1);
+    expect(scheduler.pending).toBe(0); // the paused loop does not spin
+  });
+});

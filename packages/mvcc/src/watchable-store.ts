@@ -17,6 +17,10 @@
  * A write never waits for a watcher, and a slow watcher costs at most its buffer plus one held
  * response of memory: the history it has not read yet stays in the backend.
  *
+ * A snapshot restore replaces the KV store under the watchers (etcd's watchableStore.Restore):
+ * `pause()` stops sync passes, `retarget(store)` switches to the new store and makes every synced
+ * watcher unsynced, so each catches up from the new store's history from its next revision.
+ *
  * Not here: the consumer side (watcher.ts), key indexing (watcher-group.ts), per-stream watch
  * IDs and fragmenting large responses (the server's concern).
  */
@@ -107,8 +111,17 @@ export class WatchableStore implements AsyncDisposable {
   private pass: Promise<void> = Promise.resolve();
   private loopQueued = false;
   private stopProgressTimer: (() => void) | undefined;
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void;
   private closed = false;
+  /** The KV store watched; replaced by `retarget`. */
+  private kv: KVStore;
+  /** Set between `pause()` and `retarget()`: no sync pass runs. */
+  private paused = false;
+  /**
+   * Bumped by `retarget`. Invariant: a sync pass delivers history only if the epoch is unchanged
+   * since it started, so nothing read from a replaced store reaches a watcher after the switch.
+   */
+  private epoch = 0;
 
   private readonly bufferSize: number;
   private readonly syncBatchRevisions: number;
@@ -117,10 +130,8 @@ export class WatchableStore implements AsyncDisposable {
   private readonly scheduler: WatchScheduler;
   private readonly hooks: WatchableStoreHooks;
 
-  constructor(
-    readonly store: KVStore,
-    opts: WatchableStoreOptions = {},
-  ) {
+  constructor(store: KVStore, opts: WatchableStoreOptions = {}) {
+    this.kv = store;
     this.bufferSize = positive('bufferSize', opts.bufferSize ?? DEFAULT_WATCH_BUFFER);
     this.syncBatchRevisions = positive(
       'syncBatchRevisions',
@@ -137,6 +148,11 @@ export class WatchableStore implements AsyncDisposable {
     this.scheduler = opts.scheduler ?? defaultWatchScheduler;
     this.hooks = opts.hooks ?? {};
     this.unsubscribe = store.subscribe((events, rev) => this.notify(events, rev));
+  }
+
+  /** The KV store watched now (a restore replaces it: do not cache it across one). */
+  get store(): KVStore {
+    return this.kv;
   }
 
   /** Watcher counts per group. */
@@ -226,6 +242,55 @@ export class WatchableStore implements AsyncDisposable {
     const run = this.pass.then(() => this.runPass());
     this.pass = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Stops sync passes and resolves once none is running, before the store is replaced. Watchers
+   * stay where they are; live events of the current store still reach synced ones (the caller
+   * makes no writes meanwhile). `retarget` resumes.
+   */
+  async pause(): Promise<void> {
+    this.paused = true;
+    let p: Promise<void>;
+    do {
+      p = this.pass;
+      await p;
+    } while (p !== this.pass);
+  }
+
+  /**
+   * Switches to `store`, which replaces the one watched so far with the state of a snapshot, and
+   * resumes sync passes (etcd's watchableStore.Restore):
+   *   1. unsubscribe from the old store, subscribe to `store`; bump the epoch, so a pass still
+   *      reading the old store's history delivers nothing of it;
+   *   2. every synced watcher has been handed every event up to the old store's revision R: its
+   *      next revision becomes max(minRev, R + 1) and it joins the unsynced group, after the
+   *      watchers already there. Unsynced watchers and victims keep their exact minRev (and a
+   *      victim its held response, which predates the switch);
+   *   3. sync passes then serve them all from `store`'s history from their minRev: a watcher whose
+   *      minRev is below `store`'s compaction revision is canceled with compactRevision; the
+   *      others get every event of [minRev, store.revision] once, then become synced.
+   * A watcher's revisions never go back: were `store` behind R (a raft snapshot never is), its
+   * writes up to R would not be sent.
+   */
+  retarget(store: KVStore): void {
+    if (this.closed) throw new StoreClosedError();
+    // 1.
+    const oldRev = this.kv.revision;
+    this.unsubscribe();
+    this.kv = store;
+    this.unsubscribe = store.subscribe((events, rev) => this.notify(events, rev));
+    this.epoch++;
+    // 2.
+    for (const e of [...this.synced]) {
+      this.synced.delete(e);
+      e.minRev = Math.max(e.minRev, oldRev + 1);
+      e.where = 'unsynced';
+      this.unsynced.add(e);
+    }
+    // 3.
+    this.paused = false;
+    if (this.unsynced.size > 0) this.kick();
   }
 
   /** Cancels every watcher (cancelReason 'mvcc: closed') and stops. The KVStore stays open. */
@@ -338,7 +403,7 @@ export class WatchableStore implements AsyncDisposable {
 
   /** Asks the scheduler for passes until no watcher is unsynced. */
   private kick(): void {
-    if (this.loopQueued || this.closed) return;
+    if (this.loopQueued || this.closed || this.paused) return;
     this.loopQueued = true;
     this.scheduler.defer(() => {
       this.loopQueued = false;
@@ -359,8 +424,9 @@ export class WatchableStore implements AsyncDisposable {
    *   3. Note curRev, the store revision now, and read history [from, to]: from = the least
    *      minRev chosen, to = min(curRev, from + syncBatchRevisions - 1). Everything <= curRev is
    *      in the backend already, so the read sees every revision it asks for. (await)
-   *   4. If the read failed, deliver nothing: cancel watchers now below compaction and leave the
-   *      rest unsynced (a compaction raced the read) or cancel them (anything else failed).
+   *   4. If the store was replaced during the read (retarget), stop: deliver nothing, touch no
+   *      watcher. If the read failed, deliver nothing: cancel watchers now below compaction and
+   *      leave the rest unsynced (a compaction raced the read) or cancel them (anything else failed).
    *   5. Compaction may have run during the read and removed part of it: cancel every chosen
    *      watcher whose minRev is below the compaction revision now.
    *   6. For each chosen watcher still unsynced with minRev <= to: send it the events of
@@ -373,7 +439,8 @@ export class WatchableStore implements AsyncDisposable {
    *      next pass reads from its minRev — those writes included.
    */
   private async runPass(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.paused) return;
+    const epoch = this.epoch;
     // 1.
     for (const e of [...this.victims]) this.retryVictim(e);
     // 2.
@@ -398,6 +465,10 @@ export class WatchableStore implements AsyncDisposable {
         failure = err;
       }
       await this.hooks.afterHistoryRead?.(from as Revision, to);
+      // The store was replaced during the read: what was read is not the watched store's any
+      // more. The chosen watchers are unsynced still, with their minRev, and caught up by the
+      // next pass (retarget kicked one).
+      if (epoch !== this.epoch) return;
     }
     // 4. and 5.
     const compactNow = this.store.compactRevision;

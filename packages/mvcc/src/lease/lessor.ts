@@ -102,6 +102,8 @@ export class Lessor implements LeaseHooks {
   // Invariant: while primary, the heap holds exactly the leases of leaseMap; otherwise it is empty.
   private readonly heap = new LeaseHeap();
   private primary = false;
+  /** The extendMs of the last promote(); what a restored lessor is promoted with again. */
+  private extendMs = 0;
   private readonly clock: () => number;
   private readonly rand: LeaseIdSource;
   /** Minimum TTL in seconds. */
@@ -172,6 +174,7 @@ export class Lessor implements LeaseHooks {
       throw new RangeError(`lease: extendMs must be a non-negative number, got ${extendMs}`);
     }
     this.primary = true;
+    this.extendMs = extendMs;
     const now = this.clock();
     const leases = [...this.leaseMap.values()];
     for (const l of leases) l.refresh(now, extendMs);
@@ -185,6 +188,14 @@ export class Lessor implements LeaseHooks {
       l.expiry = spread[i]!;
       this.heap.set(l.id, l.expiry);
     });
+  }
+
+  /**
+   * The `extendMs` this lessor was promoted with, or undefined when it is not primary. A store
+   * restored from a snapshot promotes its new lessor with it (MvccStore.restore).
+   */
+  get promotedExtendMs(): number | undefined {
+    return this.primary ? this.extendMs : undefined;
   }
 
   /** Stops managing expiry (the host's raft node lost leadership): no lease expires here any more. */

@@ -22,3 +22,16 @@ export class RestoreTargetNotEmptyError extends MvccError {
     this.name = 'RestoreTargetNotEmptyError';
   }
 }
+
+/**
+ * A write (or, while the store is being swapped, a read) reached MvccStore during a snapshot
+ * restore (MvccStore.restore). Retryable: retry once the restore has resolved.
+ */
+export class RestoringError extends MvccError {
+  readonly code = 'ErrRestoring';
+  readonly retryable = true;
+  constructor() {
+    super('mvcc: store is being restored from a snapshot');
+    this.name = 'RestoringError';
+  }
+}
