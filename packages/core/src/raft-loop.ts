@@ -5,7 +5,8 @@
  *   1. send `rd.messages` at once: the leader's appends go out WHILE it writes them to its own
  *      disk (thesis §10.2.1), so one fsync latency is paid in parallel, not twice;
  *   2. make the snapshot, entries and hard state durable (`log.save`, one fsync for the Ready),
- *      then mirror them into raft's MemoryStorage;
+ *      then mirror them into raft's MemoryStorage; a snapshot then goes to the host's state
+ *      machine (`applySnapshot`);
  *   3. only then send `rd.persistedMessages` (acks and votes promise durable state);
  *   4. apply `rd.committedEntries` in order (they are already durable here; conf changes go to
  *      raft and then to the host);
@@ -27,6 +28,7 @@ import type {
   RawNode,
   ReadState,
   Ready,
+  Snapshot,
   SoftState,
 } from '@tsetcd/raft';
 import type { Transport } from '@tsetcd/transport';
@@ -45,6 +47,11 @@ export const IN_MEMORY_LOG: DurableLog = { save: () => Promise.resolve() };
 export interface RaftLoopHost {
   /** Applies committed normal entries, in log order; resolves once applied. */
   apply(entries: readonly Entry[]): void | Promise<void>;
+  /**
+   * A snapshot from the leader was made durable: replace the state machine with it. Runs BEFORE
+   * the Ready's committed entries are applied (they follow the snapshot).
+   */
+  applySnapshot?(snapshot: Snapshot): Promise<void>;
   /** A committed membership change was applied to raft (update peers, members list). */
   onConfChange?(change: ConfChange, confState: ConfState, entry: Entry): void;
   /** ReadIndex answers: serve each read once the applied index reaches its index. */
@@ -118,6 +125,11 @@ export class RaftLoop {
     await this.running;
   }
 
+  /** Whether a processing pass is under way (a save or an apply may be awaiting I/O). */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
   /** The error that stopped the loop, if any. */
   get failure(): unknown {
     return this.fatal;
@@ -159,6 +171,7 @@ export class RaftLoop {
       if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
       this.storage.append(rd.entries);
       if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+      if (rd.snapshot !== undefined) await this.host.applySnapshot?.(rd.snapshot);
     }
     // 3. Acks and votes only now.
     if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);

@@ -1,0 +1,138 @@
+/**
+ * Applier: turns committed log entries into state changes on the mvcc store, in log order, on
+ * every member alike — and hands each result to the caller waiting on this member, if any.
+ *
+ * For each normal entry:
+ *   1. skip it if the store already holds it (index <= the store's consistent index: after a
+ *      restart raft re-delivers entries the store had flushed) or it is empty (a new leader's
+ *      no-op);
+ *   2. decode it; a malformed entry changes nothing, on every member;
+ *   3. apply it; an error (a compare that names a missing lease, a compacted revision, NOSPACE…)
+ *      is the request's result, not the member's failure;
+ *   4. record the index as the store's consistent index, so the next flush persists it with the
+ *      data it produced.
+ * Everything here is synchronous and deterministic except what it reports to waiters.
+ */
+
+import type { MvccStore } from '@tsetcd/mvcc';
+import type { Entry } from '@tsetcd/raft';
+import type { Membership } from './membership.js';
+import { decodeRequest, type ReplicatedRequest, type RequestEnvelope } from './request.js';
+import type { ApplyResult, ProposalWaits } from './wait.js';
+
+/** Applies auth requests and checks permissions at apply time; provided once auth exists. */
+export interface AuthApply {
+  /** Applies an auth management request at log `index`; returns its response. */
+  apply(env: RequestEnvelope & { readonly req: { readonly op: 'auth' } }, index: number): unknown;
+  /** Throws the permission error if `env`'s user may not run its request (etcd re-checks at apply). */
+  check(env: RequestEnvelope): void;
+}
+
+/** What the applier reports besides results. */
+export interface ApplierHooks {
+  /** An alarm was raised or cleared by an applied request. */
+  onAlarm?(action: 'ACTIVATE' | 'DEACTIVATE', memberId: bigint, alarm: string): void;
+  /** Background removal of compacted history failed (logged; the next compaction retries). */
+  onCompactionError?(err: unknown): void;
+}
+
+/** Applies committed entries to the store; see the file comment. */
+export class Applier {
+  /** Applied entries that carried a request (not no-ops, not skipped). */
+  appliedRequests = 0;
+
+  constructor(
+    private readonly store: MvccStore,
+    private readonly membership: Membership,
+    private readonly waits: ProposalWaits,
+    private readonly hooks: ApplierHooks = {},
+    private auth?: AuthApply,
+  ) {}
+
+  /** Installs the auth applier (done once at start-up). */
+  setAuth(auth: AuthApply): void {
+    this.auth = auth;
+  }
+
+  /** Applies a run of committed normal entries in order (steps 1–4 of the file comment). */
+  applyEntries(entries: readonly Entry[]): void {
+    const kv = this.store.kv;
+    const held = kv.consistentIndex;
+    let last = 0;
+    for (const e of entries) {
+      if (e.type !== 'EntryNormal' || e.index <= held) continue;
+      if (e.data.length > 0) this.applyData(e.data, e.index);
+      last = e.index;
+    }
+    if (last > 0) kv.setConsistentIndex(last);
+  }
+
+  private applyData(data: Uint8Array, index: number): void {
+    let env: RequestEnvelope;
+    try {
+      env = decodeRequest(data);
+    } catch {
+      return; // malformed: nothing changes anywhere; nobody can be waiting for an ID we cannot read
+    }
+    this.appliedRequests++;
+    let result: ApplyResult;
+    try {
+      this.auth?.check(env);
+      result = { ok: true, value: this.applyRequest(env, index) };
+    } catch (error) {
+      result = { ok: false, error };
+    }
+    if (env.id !== 0n) this.waits.trigger(env.id, result);
+  }
+
+  private applyRequest(env: RequestEnvelope, index: number): unknown {
+    const req: ReplicatedRequest = env.req;
+    const s = this.store;
+    switch (req.op) {
+      case 'put':
+        return s.put(req.put);
+      case 'deleteRange':
+        return s.deleteRange(req.deleteRange);
+      case 'txn':
+        return s.txn(req.txn);
+      case 'compaction': {
+        const physical = s.kv.compact(req.compaction.revision);
+        physical.catch((err) => this.hooks.onCompactionError?.(err));
+        return { header: { revision: s.revision }, physical };
+      }
+      case 'leaseGrant': {
+        const g = s.lessor.grant(req.id, req.ttl);
+        return { header: { revision: s.revision }, id: g.id, ttl: g.ttl };
+      }
+      case 'leaseRevoke':
+        return { header: { revision: s.lessor.revoke(req.id) } };
+      case 'leaseRenew':
+        return { header: { revision: s.revision }, id: req.id, ttl: s.lessor.observeRenew(req.id) };
+      case 'alarm':
+        return this.applyAlarm(req);
+      case 'memberAttrs':
+        this.membership.setAttributes(req.memberId, req.attrs.name, req.attrs.clientUrls);
+        return { header: { revision: s.revision } };
+      case 'auth':
+        if (this.auth === undefined) throw new Error('auth: not available on this node');
+        return this.auth.apply(env as RequestEnvelope & { readonly req: { readonly op: 'auth' } }, index);
+    }
+  }
+
+  private applyAlarm(req: ReplicatedRequest & { readonly op: 'alarm' }): unknown {
+    const alarms = this.store.alarms;
+    const header = { revision: this.store.revision };
+    if (req.action === 'GET' || req.alarm === 'NONE') {
+      const list = req.action === 'GET' ? alarms.list(req.alarm === 'NONE' ? undefined : req.alarm) : [];
+      return { header, alarms: list };
+    }
+    if (req.action === 'ACTIVATE') {
+      const m = alarms.activate(req.memberId, req.alarm);
+      this.hooks.onAlarm?.('ACTIVATE', req.memberId, req.alarm);
+      return { header, alarms: [m] };
+    }
+    const m = alarms.deactivate(req.memberId, req.alarm);
+    if (m !== undefined) this.hooks.onAlarm?.('DEACTIVATE', req.memberId, req.alarm);
+    return { header, alarms: m === undefined ? [] : [m] };
+  }
+}

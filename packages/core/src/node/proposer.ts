@@ -1,0 +1,134 @@
+/**
+ * Proposer: gets a request into the replicated log and its result back to the caller.
+ *
+ *   1. give the request a cluster-unique ID, encode it, refuse it if it exceeds the request limit;
+ *   2. register a waiter for the ID, then propose: raft appends it on the leader or forwards it
+ *      there from a follower;
+ *   3. if raft drops it (no leader yet, a leader transfer in progress), keep it and propose again
+ *      at every retry() — the host calls that on each tick and when a leader appears;
+ *   4. the caller gets the result when THIS member applies the entry (ProposalWaits), or a
+ *      timeout: NoLeaderError if no leader ever took it, LeaderFailTimeoutError if the leader
+ *      changed meanwhile, RequestTimeoutError otherwise (the request may still be applied).
+ */
+
+import { type ConfChange, ProposalDroppedError } from '@tsetcd/raft';
+import type { AuthInfo } from '../auth/types.js';
+import type { Clock } from '../clock.js';
+import {
+  LeaderFailTimeoutError,
+  NoLeaderError,
+  RequestTimeoutError,
+  RequestTooLargeError,
+} from '../node-errors.js';
+import { type CallOptions, withDeadline } from './deadline.js';
+import type { Member } from './membership.js';
+import { encodeConfChangeContext } from './membership-apply.js';
+import { encodeRequest, type ReplicatedRequest, type RequestIdGenerator } from './request.js';
+import type { ApplyResult, ProposalWaits } from './wait.js';
+
+/** What the proposer needs from the node. */
+export interface ProposerHost {
+  /** Proposes `data` to raft and schedules the raft loop; throws ProposalDroppedError if dropped. */
+  propose(data: Uint8Array): void;
+  /** Proposes a membership change, likewise. */
+  proposeConfChange(cc: ConfChange): void;
+  /** The leader's term-change counter: how many leader changes this member has seen. */
+  leaderChanges(): number;
+  /** Whether a leader is known now. */
+  hasLeader(): boolean;
+}
+
+/** Options of one proposal. */
+export interface ProposeOptions extends CallOptions {
+  /** The user the request runs as (checked again when applied). */
+  readonly auth?: AuthInfo;
+}
+
+interface Dropped {
+  readonly id: bigint;
+  /** Hands the proposal to raft; throws ProposalDroppedError if raft drops it. */
+  readonly submit: () => void;
+}
+
+/** Proposes requests and waits for their results; see the file comment. */
+export class Proposer {
+  private dropped: Dropped[] = [];
+
+  constructor(
+    private readonly host: ProposerHost,
+    private readonly waits: ProposalWaits,
+    private readonly ids: RequestIdGenerator,
+    private readonly clock: Clock,
+    private readonly limits: { readonly maxRequestBytes: number; readonly timeoutMs: number },
+  ) {}
+
+  /** Steps 1–4: resolves with the applied response, or rejects with the error it produced. */
+  async propose(
+    req: ReplicatedRequest,
+    opts: CallOptions & { readonly user?: string } = {},
+  ): Promise<unknown> {
+    const id = this.ids.id();
+    const data = encodeRequest({ id, req, ...(opts.user ? { user: opts.user } : {}) });
+    // etcd allows the request limit plus a little envelope overhead.
+    if (data.length > this.limits.maxRequestBytes + 1024) throw new RequestTooLargeError();
+    return this.submitAndWait(id, () => this.host.propose(data), opts);
+  }
+
+  /**
+   * Proposes a membership change; its context carries the request ID (and `member`), and the
+   * caller gets what the MembershipApplier reports once it is applied here.
+   */
+  proposeConfChange(
+    changes: ConfChange['changes'],
+    member: Member | undefined,
+    opts: CallOptions = {},
+  ): Promise<unknown> {
+    const id = this.ids.id();
+    const context = encodeConfChangeContext({ id, ...(member !== undefined ? { member } : {}) });
+    const cc: ConfChange = { transition: 'auto', changes, context };
+    return this.submitAndWait(id, () => this.host.proposeConfChange(cc), opts);
+  }
+
+  private async submitAndWait(id: bigint, submit: () => void, opts: CallOptions): Promise<unknown> {
+    const result = this.waits.register(id);
+    const seenChanges = this.host.leaderChanges();
+    this.tryPropose({ id, submit });
+    const r: ApplyResult = await withDeadline(
+      this.clock,
+      opts.timeoutMs ?? this.limits.timeoutMs,
+      opts.signal,
+      result,
+      () => {
+        this.waits.cancel(id);
+        this.dropped = this.dropped.filter((d) => d.id !== id);
+      },
+      () => {
+        if (!this.host.hasLeader()) return new NoLeaderError();
+        if (this.host.leaderChanges() !== seenChanges) return new LeaderFailTimeoutError();
+        return new RequestTimeoutError();
+      },
+    );
+    if (!r.ok) throw r.error;
+    return r.value;
+  }
+
+  /** Proposes again everything raft dropped (step 3). */
+  retry(): void {
+    if (this.dropped.length === 0) return;
+    const again = this.dropped;
+    this.dropped = [];
+    for (const d of again) if (this.waits.has(d.id)) this.tryPropose(d);
+  }
+
+  private tryPropose(d: Dropped): void {
+    try {
+      d.submit();
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError) || !err.retryable) {
+        this.waits.trigger(d.id, { ok: false, error: err });
+        return;
+      }
+      this.dropped.push(d);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The two ways a caller waits on the apply loop: for the result of its own proposal, by request ID
+ * (etcd's wait.Wait), and for the applied index to reach a point (etcd's wait.WaitTime), which is
+ * how a linearizable read knows the state machine has caught up with its read index.
+ */
+
+/** The outcome of applying one request: its response, or the error it failed with. */
+export type ApplyResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: unknown };
+
+interface Pending {
+  readonly resolve: (r: ApplyResult) => void;
+}
+
+/** Pending proposals by request ID. */
+export class ProposalWaits {
+  private readonly pending = new Map<bigint, Pending>();
+
+  /** Registers `id`; the promise settles when trigger(id) is called (never, if nobody does). */
+  register(id: bigint): Promise<ApplyResult> {
+    if (this.pending.has(id)) throw new Error(`wait: duplicate request ID ${id}`);
+    return new Promise((resolve) => this.pending.set(id, { resolve }));
+  }
+
+  /** Whether someone waits for `id` (the applier skips building results nobody reads). */
+  has(id: bigint): boolean {
+    return this.pending.has(id);
+  }
+
+  /** Hands `result` to the waiter of `id`, if any. */
+  trigger(id: bigint, result: ApplyResult): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    p.resolve(result);
+  }
+
+  /** Forgets `id` (its caller gave up). */
+  cancel(id: bigint): void {
+    this.pending.delete(id);
+  }
+
+  /** Number of proposals in flight (etcd_server_proposals_pending). */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Fails every waiter with `error` (the node stopped). */
+  failAll(error: unknown): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.resolve({ ok: false, error });
+  }
+}
+
+interface IndexWaiter {
+  readonly index: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Waiters for the applied index to reach a value. */
+export class AppliedIndexWaits {
+  private waiters: IndexWaiter[] = [];
+  private current = 0;
+
+  /** The applied index reported last. */
+  get applied(): number {
+    return this.current;
+  }
+
+  /** Resolves once the applied index is >= `index` (at once if it is already). */
+  wait(index: number): Promise<void> {
+    if (index <= this.current) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ index, resolve, reject }));
+  }
+
+  /** Reports that everything up to `index` is applied. */
+  advance(index: number): void {
+    if (index <= this.current) return;
+    this.current = index;
+    if (this.waiters.length === 0) return;
+    const still: IndexWaiter[] = [];
+    for (const w of this.waiters) (w.index <= index ? w.resolve : () => still.push(w))();
+    this.waiters = still;
+  }
+
+  /** Fails every waiter (the node stopped). */
+  failAll(error: unknown): void {
+    const all = this.waiters;
+    this.waiters = [];
+    for (const w of all) w.reject(error);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * @tsetcd/core/testing — run real members in one process for tests: createTestCluster (N members
+ * on the in-memory network, deterministic virtual time by default) and the clocks it runs on.
+ */
+
+export { type Clock, ManualClock, systemClock } from './clock.js';
+export {
+  createTestCluster,
+  TEST_ELECTION_MS,
+  TEST_HEARTBEAT_MS,
+  TestCluster,
+  type TestClusterOptions,
+} from './testing/test-cluster.js';
