@@ -77,11 +77,15 @@ export class RawNode {
   /**
    * Starts a brand-new cluster whose initial voters are `peers`: appends one committed
    * ConfChangeAddNode entry per peer (in order), as etcd's Bootstrap does, so the membership is in
-   * the log like any later change. Only valid on empty storage.
+   * the log like any later change; `contexts[i]` (host bytes, e.g. the member's URLs) becomes the
+   * i-th entry's context. Only valid on empty storage.
    */
-  bootstrap(peers: readonly NodeId[]): void {
+  bootstrap(peers: readonly NodeId[], contexts?: readonly Uint8Array[]): void {
     const r = this.raft;
     if (peers.length === 0) throw new RangeError('raft: bootstrap needs at least one peer');
+    if (contexts !== undefined && contexts.length !== peers.length) {
+      throw new RangeError('raft: bootstrap needs one context per peer');
+    }
     if (r.raftLog.lastIndex() !== 0 || !isEmptyHardState(this.prevHardState)) {
       throw new ReadyProtocolError('can only bootstrap an empty node');
     }
@@ -93,7 +97,7 @@ export class RawNode {
       change: {
         transition: 'auto',
         changes: [{ type: 'ConfChangeAddNode', nodeId: id }],
-        context: new Uint8Array(0),
+        context: contexts?.[i] ?? new Uint8Array(0),
       },
     }));
     r.raftLog.append(ents);

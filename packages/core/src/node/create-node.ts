@@ -38,7 +38,7 @@ import { memberDir, RaftStorage } from '../raft-storage.js';
 import { Applier } from './applier.js';
 import { NodeAuth } from './auth-apply.js';
 import { type Member, Membership } from './membership.js';
-import { MembershipApplier } from './membership-apply.js';
+import { encodeConfChangeContext, MembershipApplier } from './membership-apply.js';
 import { type NodeLogger, TsetcdNode } from './node.js';
 import { NoPeersTransport, SnapshotFillingTransport } from './peer-transport.js';
 import { Proposer } from './proposer.js';
@@ -144,7 +144,13 @@ export async function createNode(
     });
     const fresh =
       log.lastIndex === 0 && recoveredSnap === undefined && log.storage.initialState().hardState.term === 0;
-    if (fresh && config.initialClusterState === 'new') raft.bootstrap([...initial.keys()]);
+    if (fresh && config.initialClusterState === 'new') {
+      const ids = [...initial.keys()];
+      raft.bootstrap(
+        ids,
+        ids.map((id) => encodeConfChangeContext({ id: 0n, member: initial.get(id)!, clusterId })),
+      );
+    }
     if (!fresh && membership.isRemoved(self.id))
       throw new DataDirMismatchError('this member was removed from the cluster');
 
@@ -219,6 +225,7 @@ export async function createNode(
       applySnapshot: async (snap) => {
         confState = snap.metadata.confState;
         await snapshotter.install(snap);
+        applied.advance(store.kv.consistentIndex);
       },
       onConfChange: (change, cs, entry) => {
         confState = cs;
@@ -280,7 +287,8 @@ function initialMembers(config: NodeConfig): Map<MemberId, Member> {
       id,
       name,
       peerUrls: [url],
-      clientUrls: name === config.name ? [...config.clientUrls] : [],
+      // Every founding member writes the same bootstrap entries: client URLs are published later.
+      clientUrls: [],
       isLearner: false,
     });
   }

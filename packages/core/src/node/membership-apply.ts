@@ -23,6 +23,8 @@ export interface ConfChangeContext {
   readonly id: bigint;
   /** The member being added or updated. */
   readonly member?: Member;
+  /** The cluster's ID, carried by the bootstrap entries of a new cluster. */
+  readonly clusterId?: bigint;
 }
 
 const encoder = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true });
@@ -81,6 +83,7 @@ export class MembershipApplier {
       const id = c.nodeId;
       const known = this.membership.get(id);
       const given = ctx?.member?.id === id ? ctx.member : this.initial.get(id);
+      // (`initial` only serves logs written before bootstrap entries carried their member.)
       switch (c.type) {
         case 'ConfChangeAddNode':
         case 'ConfChangeAddLearnerNode': {
@@ -108,6 +111,9 @@ export class MembershipApplier {
           }
           break;
       }
+    }
+    if (!replay && ctx?.clusterId !== undefined && this.membership.clusterId === undefined) {
+      this.membership.setClusterId(ctx.clusterId);
     }
     if (!replay) kv.setConsistentIndex(entry.index);
     if (ctx !== undefined && ctx.id !== 0n) {

@@ -9,7 +9,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { type Backend, Bucket, bucketBounds, bucketKey } from '@tsetcd/mvcc';
 import { NODE_ID_EXTENSION_CODEC } from '@tsetcd/transport';
-import type { MemberId } from '../ids.js';
+import type { ClusterId, MemberId } from '../ids.js';
 
 /** One member of the cluster. */
 export interface Member {
@@ -26,6 +26,7 @@ const decoder = new Decoder({ extensionCodec: NODE_ID_EXTENSION_CODEC });
 
 const MEMBER = 0x6d; // 'm'
 const REMOVED = 0x72; // 'r'
+const CLUSTER_ID_KEY = bucketKey(Bucket.members, new Uint8Array([0x63])); // 'c'
 
 function memberKey(kind: number, id: MemberId): Uint8Array {
   const body = new Uint8Array(9);
@@ -38,6 +39,7 @@ function memberKey(kind: number, id: MemberId): Uint8Array {
 export class Membership {
   private readonly byId = new Map<MemberId, Member>();
   private readonly removed = new Set<MemberId>();
+  private cluster: ClusterId | undefined;
 
   /** `backend` is asked for each time: the store's backend changes when a snapshot is installed. */
   private constructor(private readonly backend: () => Backend) {}
@@ -53,12 +55,30 @@ export class Membership {
   async reload(): Promise<void> {
     this.byId.clear();
     this.removed.clear();
+    this.cluster = undefined;
     const { gte, lt } = bucketBounds(Bucket.members);
     for await (const [k, v] of this.backend().iterate(gte, lt)) {
-      const id = new DataView(k.buffer, k.byteOffset, k.length).getBigUint64(2, false);
+      const id = k.length >= 10 ? new DataView(k.buffer, k.byteOffset, k.length).getBigUint64(2, false) : 0n;
+      if (k.length === CLUSTER_ID_KEY.length) {
+        this.cluster = new DataView(v.buffer, v.byteOffset, v.length).getBigUint64(0, false);
+        continue;
+      }
       if (k[1] === REMOVED) this.removed.add(id);
       else if (k[1] === MEMBER) this.byId.set(id, decoder.decode(v) as Member);
     }
+  }
+
+  /** The cluster's ID, once the bootstrap entries that carry it were applied. */
+  get clusterId(): ClusterId | undefined {
+    return this.cluster;
+  }
+
+  /** Records the cluster's ID (from a bootstrap entry). */
+  setClusterId(id: ClusterId): void {
+    this.cluster = id;
+    const v = new Uint8Array(8);
+    new DataView(v.buffer).setBigUint64(0, id, false);
+    this.backend().put(CLUSTER_ID_KEY, v);
   }
 
   /** Every member, by ID ascending (etcd's MemberList order). */

@@ -122,8 +122,7 @@ export const LEASE_EXPIRY_CHECK_MS = 500;
 export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposable {
   /** This member's ID. */
   readonly id: MemberId;
-  /** The cluster's ID. */
-  readonly clusterId: ClusterId;
+  private readonly initialClusterId: ClusterId;
   /** @internal The assembled parts: the client facades and tests use them. */
   readonly parts: NodeParts;
   /** The node's own client (acting as no user). */
@@ -147,13 +146,14 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   private leaderChangeCount = 0;
   private closed = false;
   private dbSizeBytes = 0;
+  private publishing = false;
   private closing: Promise<void> | undefined;
 
   constructor(parts: NodeParts) {
     super();
     this.parts = parts;
     this.id = parts.id;
-    this.clusterId = parts.clusterId;
+    this.initialClusterId = parts.clusterId;
     this.client = new Client({ node: this, authInfo: () => undefined });
     this.kv = this.client.kv;
     this.lease = this.client.lease;
@@ -223,6 +223,11 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   }
 
   // ---- state -------------------------------------------------------------------------------------
+
+  /** The cluster's ID (learned from the log by a member that joined an existing cluster). */
+  get clusterId(): ClusterId {
+    return this.parts.membership.clusterId ?? this.initialClusterId;
+  }
 
   /** The leader this member knows of (0n if none). */
   get leaderId(): MemberId {
@@ -336,10 +341,33 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
       if (s.lead !== NONE) this.leaderChangeCount++;
       this.emit('leader', { leader: s.lead, term: this.parts.raft.term, isLeader: s.lead === this.id });
       this.parts.proposer.retry();
+      if (s.lead !== NONE) this.publish();
     }
     const leading = s.raftState === 'StateLeader';
     if (leading && !store.lessor.isPrimary) store.lessor.promote(config.electionMs);
     else if (!leading && store.lessor.isPrimary) store.lessor.demote();
+  }
+
+  /**
+   * etcd's publish: once there is a leader, records this member's name and client URLs in the
+   * replicated member list (if they are not there yet), so other members and clients see them.
+   */
+  private publish(): void {
+    const { membership, config } = this.parts;
+    const me = membership.get(this.id);
+    if (this.publishing || me === undefined) return;
+    const same = me.name === config.name && me.clientUrls.join(',') === config.clientUrls.join(',');
+    if (same) return;
+    this.publishing = true;
+    this.propose({
+      op: 'memberAttrs',
+      memberId: this.id,
+      attrs: { name: config.name, clientUrls: config.clientUrls },
+    })
+      .catch(() => undefined)
+      .finally(() => {
+        this.publishing = false;
+      });
   }
 
   /** @internal The loop stopped on a persist or apply failure. */

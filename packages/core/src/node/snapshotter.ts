@@ -84,9 +84,18 @@ export class Snapshotter {
     this.deps.logger('info', `saved snapshot at index ${applied}`);
   }
 
-  /** Fills an outgoing MsgSnap with the store's image ("sending one"). */
+  /**
+   * Fills an outgoing MsgSnap with the store's image ("sending one"). As etcd's merged snapshot
+   * message, its metadata becomes the store's applied index, that entry's term and the current
+   * ConfState: raft's stored snapshot may predate the recipient's own addition, and a member
+   * refuses a snapshot whose configuration does not include it.
+   */
   async fill(m: Message & { readonly type: 'MsgSnap' }): Promise<Message> {
-    const { store } = this.deps;
+    const { store, memoryStorage } = this.deps;
+    const index = Math.max(store.kv.consistentIndex, m.snapshot.metadata.index) as Index;
+    const confState =
+      index > m.snapshot.metadata.index ? this.deps.confState() : m.snapshot.metadata.confState;
+    const term = index > m.snapshot.metadata.index ? memoryStorage.term(index) : m.snapshot.metadata.term;
     await store.commit();
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -101,7 +110,7 @@ export class Snapshotter {
       at += c.length;
     }
     const data = encoder.encode({ v: 1, image } satisfies SnapshotData).slice();
-    return { ...m, snapshot: { ...m.snapshot, data } };
+    return { ...m, snapshot: { metadata: { index, term, confState }, data } };
   }
 
   /** Installs a snapshot received from the leader ("installing one"); raft storage has it already. */

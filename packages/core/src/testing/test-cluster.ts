@@ -48,15 +48,20 @@ export const TEST_ELECTION_MS = 100;
 export class TestCluster implements AsyncDisposable {
   /** Members by index; undefined while crashed. */
   readonly members: (TsetcdNode | undefined)[];
+  /** Member names by index (`n1`, `n2`, …); grows as members are added. */
+  readonly names: string[];
   private driving: Promise<void> | undefined;
+  /** Indexes of the initial members (restarted as 'new'; added ones restart as 'existing'). */
+  private readonly started = new Set<number>();
   private closed = false;
 
   private constructor(
     readonly network: MemoryNetwork,
     readonly clock: Clock,
-    readonly names: readonly string[],
+    names: readonly string[],
     private readonly opts: TestClusterOptions,
   ) {
+    this.names = [...names];
     this.members = names.map(() => undefined);
   }
 
@@ -154,7 +159,22 @@ export class TestCluster implements AsyncDisposable {
         'test cluster: restart needs dataDir (an in-memory member has nothing to restart from)',
       );
     }
-    return this.start(i, 'new');
+    return this.start(i, this.started.has(i) ? 'new' : 'existing');
+  }
+
+  /**
+   * Adds a member the way an operator does: `cluster.add` on the leader, then start the new member
+   * with initialClusterState 'existing'. Returns its index.
+   */
+  async addMember(opts: { readonly isLearner?: boolean } = {}): Promise<number> {
+    const i = this.names.length;
+    const name = `n${i + 1}`;
+    const leader = await this.waitForLeader();
+    await leader.cluster.add([`mem://${name}`], opts);
+    this.names.push(name);
+    this.members.push(undefined);
+    await this.start(i, 'existing');
+    return i;
   }
 
   /** Stops every member and the driver. */
@@ -205,6 +225,7 @@ export class TestCluster implements AsyncDisposable {
       },
     );
     this.members[i] = node;
+    if (state === 'new') this.started.add(i);
     return node;
   }
 

@@ -816,6 +816,22 @@ describe('bootstrap', () => {
     // Reference: etcd-io/raft RawNode.Bootstrap
   });
 
+  it("bootstrap() puts each peer's context in its entry, and wants one per peer", () => {
+    // init
+    const raw = new RawNode({ id: 1n, storage: new MemoryStorage(), rand: seededRandom(1) });
+    const ctx = (s: string) => new TextEncoder().encode(s);
+    // act
+    raw.bootstrap([1n, 2n], [ctx('one'), ctx('two')]);
+    // check
+    const contexts = raw
+      .ready()
+      .entries.map((e) => (e.type === 'EntryConfChange' ? new TextDecoder().decode(e.change.context) : ''));
+    expect(contexts).toEqual(['one', 'two']);
+    const other = new RawNode({ id: 1n, storage: new MemoryStorage() });
+    expect(thrownBy(() => other.bootstrap([1n, 2n], [ctx('one')]))).toBeInstanceOf(RangeError);
+    // Reference: etcd-io/raft RawNode.Bootstrap (etcd's server puts the member in the context)
+  });
+
   it('bootstrap() refuses a node that is not empty, and an empty peer list', () => {
     // init
     const n = createNetwork();
