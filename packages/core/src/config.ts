@@ -9,6 +9,7 @@
 
 import { DEFAULT_MAX_TXN_OPS, DEFAULT_QUOTA_BACKEND_BYTES } from '@tsetcd/mvcc';
 import { z } from 'zod';
+import { parseAutoCompaction } from './compactor.js';
 import { CoreError } from './errors.js';
 
 /** etcd's --max-request-bytes default: 1.5 MiB. */
@@ -103,6 +104,11 @@ export const NodeConfigSchema = z
         }
         seen.set(url, name);
       }
+    }
+    try {
+      parseAutoCompaction(c.autoCompactionMode, c.autoCompactionRetention);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['autoCompactionRetention'], message: (err as Error).message });
     }
     if (c.peerTls === undefined && Object.values(c.peers ?? {}).some((u) => u.startsWith('tls://'))) {
       ctx.addIssue({ code: 'custom', path: ['peerTls'], message: 'tls:// peer URLs need peerTls' });

@@ -7,6 +7,15 @@
 export * from './auth/index.js';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export {
+  type AutoCompactionConfig,
+  type Compactor,
+  CompactorMode,
+  DEFAULT_AUTO_COMPACTION_MODE,
+  DEFAULT_AUTO_COMPACTION_RETENTION,
+  InvalidAutoCompactionError,
+  parseAutoCompaction,
+} from './compactor.js';
+export {
   ConfigError,
   type ConfigIssue,
   DEFAULT_BACKEND_COMMIT_MS,
@@ -34,6 +43,16 @@ export {
 } from './errors.js';
 export type { StorageHooks, StorageLogger } from './fsutil.js';
 export { type ClusterId, clusterIdFor, idToString, type MemberId, memberIdFor } from './ids.js';
+export {
+  Counter,
+  Gauge,
+  Histogram,
+  type HistogramSnapshot,
+  Metrics,
+  type MetricsSnapshot,
+  Registry,
+} from './metrics/metrics.js';
+export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.js';
 export { Auth, type HeaderOnly } from './node/auth-client.js';
 export { Client } from './node/client.js';
 export {

@@ -58,6 +58,10 @@ export interface RaftLoopHost {
   onReadStates?(states: readonly ReadState[]): void;
   /** Leader or role changed. */
   onSoftState?(state: SoftState): void;
+  /** A Ready was made durable; `ms` is how long the save (one fsync on disk) took. */
+  onSaved?(ms: number): void;
+  /** Committed entries were applied; `ms` is how long that took. */
+  onApplied?(ms: number, entries: number): void;
   /** The loop stopped because persisting or applying failed; the member must not go on. */
   onFatal?(err: unknown): void;
 }
@@ -166,7 +170,9 @@ export class RaftLoop {
         ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
       };
+      const t0 = performance.now();
       await this.log.save(batch);
+      this.host.onSaved?.(performance.now() - t0);
       this.stats.saves++;
       if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
       this.storage.append(rd.entries);
@@ -176,7 +182,11 @@ export class RaftLoop {
     // 3. Acks and votes only now.
     if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
     // 4. Apply in order; runs of normal entries go to the host together.
-    await this.apply(rd.committedEntries);
+    if (rd.committedEntries.length > 0) {
+      const t0 = performance.now();
+      await this.apply(rd.committedEntries);
+      this.host.onApplied?.(performance.now() - t0, rd.committedEntries.length);
+    }
     // 5. Reads.
     if (rd.readStates.length > 0) this.host.onReadStates?.(rd.readStates);
     // 6.

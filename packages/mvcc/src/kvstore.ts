@@ -180,6 +180,11 @@ export class KVStore {
     return this.compactMainRev;
   }
 
+  /** Keys in the index, live or deleted but not yet compacted (etcd_debugging_mvcc_keys_total). */
+  get indexedKeys(): number {
+    return this.index.size;
+  }
+
   /** The host's applied index saved with the data (etcd's consistent index). */
   get consistentIndex(): number {
     return this.consistentIdx;

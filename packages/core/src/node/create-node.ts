@@ -234,6 +234,8 @@ export async function createNode(
       onReadStates: (states) => reads.onReadStates(states),
       onSoftState: (s) => node!.onSoftState(s),
       onFatal: (err) => node!.onFatal(err),
+      onSaved: (ms) => node?.onSaved(ms),
+      onApplied: (ms) => node?.onApplied(ms),
     });
     node = new TsetcdNode({
       config,

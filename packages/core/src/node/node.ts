@@ -24,8 +24,11 @@ import type { Transport } from '@tsetcd/transport';
 import { EventEmitter } from 'eventemitter3';
 import type { AuthInfo } from '../auth/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
+import { type Compactor, newCompactor, parseAutoCompaction } from '../compactor.js';
 import { type NodeConfig, quotaBytes } from '../config.js';
+import { CoreError } from '../errors.js';
 import type { ClusterId, MemberId } from '../ids.js';
+import { Metrics } from '../metrics/metrics.js';
 import { NodeStoppedError } from '../node-errors.js';
 import type { RaftLoop } from '../raft-loop.js';
 import type { Applier } from './applier.js';
@@ -115,6 +118,9 @@ export interface NodeParts {
   readonly closeStorage: () => Promise<void>;
 }
 
+/** An apply batch slower than this counts in etcd_server_slow_apply_total (etcd warns at 100 ms). */
+export const SLOW_APPLY_MS = 100;
+
 /** How often (ms) the leader looks for expired leases (etcd checks every 500 ms). */
 export const LEASE_EXPIRY_CHECK_MS = 500;
 
@@ -146,6 +152,10 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   private leaderChangeCount = 0;
   private closed = false;
   private dbSizeBytes = 0;
+  /** etcd's metrics for this member; gauges are refreshed every tick (see refreshMetrics). */
+  readonly metrics = new Metrics();
+  private readonly compactor: Compactor | undefined;
+  private compacting: Promise<void> | undefined;
   private publishing = false;
   private closing: Promise<void> | undefined;
 
@@ -154,6 +164,17 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     this.parts = parts;
     this.id = parts.id;
     this.initialClusterId = parts.clusterId;
+    const auto = parseAutoCompaction(parts.config.autoCompactionMode, parts.config.autoCompactionRetention);
+    this.compactor =
+      auto === undefined
+        ? undefined
+        : newCompactor(auto, {
+            currentRevision: () => this.parts.store.revision,
+            compact: async (revision) => {
+              await this.propose({ op: 'compaction', compaction: { revision } });
+            },
+            onEvent: (e) => this.parts.logger('info', `auto compaction: ${JSON.stringify(e)}`),
+          });
     this.client = new Client({ node: this, authInfo: () => undefined });
     this.kv = this.client.kv;
     this.lease = this.client.lease;
@@ -167,6 +188,10 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     const { clock, config } = this.parts;
     this.lastLeaseCheck = clock.now();
     this.lastCommit = clock.now();
+    if (this.compactor !== undefined) {
+      this.compactor.run(clock.now());
+      if (!this.isLeader) this.compactor.pause();
+    }
     const tick = () => {
       if (this.closed) return;
       this.onTick();
@@ -274,7 +299,10 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   /** @internal Proposes a replicated request and resolves with what applying it returned. */
   propose(req: ReplicatedRequest, opts: ProposeOptions = {}): Promise<unknown> {
     if (this.closed) return Promise.reject(new NodeStoppedError());
-    return this.parts.proposer.propose(req, opts);
+    return this.parts.proposer.propose(req, opts).catch((err: unknown) => {
+      if (err instanceof CoreError && err.retryable) this.metrics.proposalsFailed.inc();
+      throw err;
+    });
   }
 
   /** @internal Resolves once a linearizable read may be served locally. */
@@ -338,7 +366,14 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     const { store, config } = this.parts;
     if (s.lead !== this.leader) {
       this.leader = s.lead;
-      if (s.lead !== NONE) this.leaderChangeCount++;
+      if (s.lead !== NONE) {
+        this.leaderChangeCount++;
+        this.metrics.leaderChanges.inc();
+      }
+      this.metrics.hasLeader.set(s.lead !== NONE ? 1 : 0);
+      this.metrics.isLeader.set(s.lead === this.id ? 1 : 0);
+      if (s.lead === this.id) this.compactor?.resume();
+      else this.compactor?.pause();
       this.emit('leader', { leader: s.lead, term: this.parts.raft.term, isLeader: s.lead === this.id });
       this.parts.proposer.retry();
       if (s.lead !== NONE) this.publish();
@@ -397,6 +432,15 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
         this.propose({ op: 'leaseRevoke', id }).catch(() => undefined);
       }
     }
+    const wake = this.compactor?.nextWakeMs();
+    if (wake !== undefined && wake <= now && this.compacting === undefined) {
+      this.compacting = this.compactor!.tick(now)
+        .catch(() => undefined)
+        .finally(() => {
+          this.compacting = undefined;
+        });
+    }
+    this.refreshMetrics();
     if (now - this.lastCommit >= config.backendCommitMs && this.committing === undefined) {
       this.lastCommit = now;
       this.committing = this.commitBackend().finally(() => {
@@ -410,10 +454,32 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     return this.ticks;
   }
 
+  /** Sets the gauges that mirror live state (proposals, sizes, keys). */
+  private refreshMetrics(): void {
+    const m = this.metrics;
+    m.proposalsCommitted.set(this.parts.raft.status().committed);
+    m.proposalsApplied.set(this.parts.applied.applied);
+    m.proposalsPending.set(this.parts.waits.size);
+    m.dbTotalSize.set(this.dbSizeBytes);
+    m.keysTotal.set(this.parts.store.kv.indexedKeys);
+  }
+
+  /** @internal A Ready was saved (one fsync on disk). */
+  onSaved(ms: number): void {
+    this.metrics.walFsyncSec.observe(ms / 1000);
+  }
+
+  /** @internal Committed entries were applied. */
+  onApplied(ms: number): void {
+    if (ms > SLOW_APPLY_MS) this.metrics.slowApplies.inc();
+  }
+
   /** Flushes applied state (with its applied index) to the mvcc backend. */
   private async commitBackend(): Promise<void> {
     try {
+      const t0 = performance.now();
       await this.parts.store.commit();
+      this.metrics.backendCommitSec.observe((performance.now() - t0) / 1000);
       this.dbSizeBytes = await this.parts.store.kv.backend.sizeBytes();
     } catch (err) {
       this.onFatal(err);
@@ -432,6 +498,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     this.closed = true;
     const { clock, loop, transport, store, waits, applied } = this.parts;
     if (this.ticker !== undefined) clock.clearTimeout(this.ticker);
+    this.compactor?.stop();
     await loop.stop();
     await transport.close().catch(() => undefined);
     const stopped = new NodeStoppedError();

@@ -97,4 +97,38 @@ describe('a 3-member in-memory cluster', () => {
     expect(revs).toEqual([...revs].sort((a, b) => a - b));
     expect(new Set(revs).size).toBe(5);
   });
+
+  it('auto-compacts on the leader in revision mode, keeping the last `retention` revisions', async () => {
+    cluster = await createTestCluster({
+      nodes: 3,
+      seed: 13,
+      config: { autoCompactionMode: 'revision', autoCompactionRetention: '10' },
+    });
+    const leader = await cluster.waitForLeader();
+    for (let i = 0; i < 30; i++) await leader.kv.put('k', String(i));
+    const rev = (await leader.kv.get('k')).header.revision;
+    await cluster.sleep(5 * 60 * 1000 + 1_000); // etcd's revision compactor runs every 5 minutes
+    for (const m of cluster.running()) {
+      await expect(m.kv.get('k', { revision: rev - 11 })).rejects.toThrow(
+        'required revision has been compacted',
+      );
+      expect((await m.kv.get('k', { revision: rev - 10 })).kvs).toHaveLength(1);
+    }
+  });
+
+  it('keeps etcd-named metrics', async () => {
+    cluster = await createTestCluster({ nodes: 3, seed: 14 });
+    const leader = await cluster.waitForLeader();
+    for (let i = 0; i < 10; i++) await leader.kv.put(`m${i}`, 'v');
+    await cluster.sleep(50);
+    const snap = leader.metrics.snapshot();
+    expect(snap.etcd_server_is_leader).toBe(1);
+    expect(snap.etcd_server_has_leader).toBe(1);
+    expect(snap.etcd_server_leader_changes_seen_total).toBeGreaterThanOrEqual(1);
+    expect(snap.etcd_server_proposals_applied_total).toBeGreaterThanOrEqual(10);
+    expect(snap.etcd_server_proposals_pending).toBe(0);
+    expect(snap.etcd_debugging_mvcc_keys_total).toBe(10);
+    const fsync = snap.etcd_disk_wal_fsync_duration_seconds as { count: number };
+    expect(fsync.count).toBeGreaterThan(0);
+  });
 });
