@@ -100,6 +100,7 @@ export {
   type NodeWatchOptions,
   TsetcdNode,
 } from './node/node.js';
+export { DataDirNotEmptyError, restoreDataDir } from './node/restore-data-dir.js';
 export {
   BadLeaderTransfereeError,
   LeaderFailTimeoutError,
