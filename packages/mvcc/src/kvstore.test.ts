@@ -95,16 +95,24 @@ async function storedRevisions(backend: Backend): Promise<string[]> {
   return out;
 }
 
-/** A stand-in Lessor: the given lease IDs exist; attach/detach calls are logged. */
+/** A stand-in Lessor: the given lease IDs exist; attach/detach calls are logged and tracked. */
 function fakeLessor(...ids: bigint[]): { hooks: LeaseHooks; log: string[] } {
   const live = new Set(ids);
   const log: string[] = [];
+  const attached = new Map<string, bigint>();
   return {
     log,
     hooks: {
       exists: (id) => live.has(id),
-      attach: (id, key) => log.push(`attach ${id} ${key}`),
-      detach: (id, key) => log.push(`detach ${id} ${key}`),
+      attach: (id, key) => {
+        attached.set(key, id);
+        log.push(`attach ${id} ${key}`);
+      },
+      detach: (id, key) => {
+        if (attached.get(key) === id) attached.delete(key);
+        log.push(`detach ${id} ${key}`);
+      },
+      leaseOf: (key) => attached.get(key) ?? 0n,
     },
   };
 }

@@ -78,6 +78,8 @@ export interface LeaseHooks {
   attach(id: LeaseId, key: string): void;
   /** Records that `key` is no longer attached to lease `id`. */
   detach(id: LeaseId, key: string): void;
+  /** The lease `key` (a live key, as a binary string) is attached to, or NO_LEASE. */
+  leaseOf(key: string): LeaseId;
 }
 
 /** Receives the events of each write request, in revision order, synchronously as it is applied. */
@@ -399,8 +401,8 @@ export class KVStore {
     // One index lookup for the read and the write (the checks that may fail ran before).
     const ki = this.index.indexOf(key);
     const prevIdx = ki.get(rev.main);
-    const needPrev =
-      prevIdx !== undefined && (req.prevKv || req.ignoreValue || req.ignoreLease || this.leases);
+    // The old lease comes from the lessor's key → lease map, so a plain overwrite reads nothing.
+    const needPrev = prevIdx !== undefined && (req.prevKv || req.ignoreValue || req.ignoreLease);
     const prev = needPrev ? this.readKeyValue(prevIdx.modified) : undefined;
     const value = req.ignoreValue ? prev!.value : (req.value ?? new Uint8Array(0));
     const lease = req.ignoreLease ? prev!.lease : (req.lease ?? NO_LEASE);
@@ -419,7 +421,7 @@ export class KVStore {
     tw.writes++;
     if (this.listeners.size > 0) tw.events.push({ type: 'PUT', kv });
     if (this.leases !== undefined) {
-      const oldLease = prev?.lease ?? NO_LEASE;
+      const oldLease = prevIdx === undefined ? NO_LEASE : this.leases.leaseOf(key);
       if (oldLease !== NO_LEASE) this.leases.detach(oldLease, key);
       if (lease !== NO_LEASE) this.leases.attach(lease, key);
     }
@@ -443,7 +445,7 @@ export class KVStore {
   private deleteKey(tw: WriteTxn, key: string): void {
     const live = this.index.get(key, tw.readRev);
     if (live === undefined) return;
-    const prevLease = this.leases !== undefined ? this.readKeyValue(live.modified).lease : NO_LEASE;
+    const prevLease = this.leases !== undefined ? this.leases.leaseOf(key) : NO_LEASE;
     const rev: Rev = { main: tw.rev, sub: tw.writes };
     const keyBytes = fromKey(key);
     const kv: KeyValue = {

@@ -118,6 +118,9 @@ export interface NodeParts {
   readonly closeStorage: () => Promise<void>;
 }
 
+/** How often (ms) the backend size is sampled for the quota check and status (a directory scan). */
+export const DB_SIZE_SAMPLE_MS = 1000;
+
 /** An apply batch slower than this counts in etcd_server_slow_apply_total (etcd warns at 100 ms). */
 export const SLOW_APPLY_MS = 100;
 
@@ -152,6 +155,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   private leaderChangeCount = 0;
   private closed = false;
   private dbSizeBytes = 0;
+  private lastSizeSample = Number.NEGATIVE_INFINITY;
   /** etcd's metrics for this member; gauges are refreshed every tick (see refreshMetrics). */
   readonly metrics = new Metrics();
   private readonly compactor: Compactor | undefined;
@@ -480,7 +484,11 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
       const t0 = performance.now();
       await this.parts.store.commit();
       this.metrics.backendCommitSec.observe((performance.now() - t0) / 1000);
-      this.dbSizeBytes = await this.parts.store.kv.backend.sizeBytes();
+      const now = this.parts.clock.now();
+      if (now - this.lastSizeSample >= DB_SIZE_SAMPLE_MS) {
+        this.lastSizeSample = now;
+        this.dbSizeBytes = await this.parts.store.kv.backend.sizeBytes();
+      }
     } catch (err) {
       this.onFatal(err);
     }

@@ -99,6 +99,8 @@ export interface LeaseTimeToLive {
 /** etcd's lessor over a KVStore; plugs itself in as the store's LeaseHooks. Open with `Lessor.open`. */
 export class Lessor implements LeaseHooks {
   private readonly leaseMap = new Map<LeaseId, Lease>();
+  /** Live key (binary string) → the lease it is attached to (etcd's itemMap). */
+  private readonly itemMap = new Map<string, LeaseId>();
   // Invariant: while primary, the heap holds exactly the leases of leaseMap; otherwise it is empty.
   private readonly heap = new LeaseHeap();
   private primary = false;
@@ -151,7 +153,11 @@ export class Lessor implements LeaseHooks {
       if (kv.lease === NO_LEASE) continue;
       // A key naming a missing lease cannot arise (revoke deletes the lease and its keys in one
       // batch); etcd logs it and moves on, and so do we, minus the log.
-      this.leaseMap.get(kv.lease)?.keys.add(toBinary(kv.key));
+      const lease = this.leaseMap.get(kv.lease);
+      if (lease === undefined) continue;
+      const key = toBinary(kv.key);
+      lease.keys.add(key);
+      this.itemMap.set(key, kv.lease);
     }
   }
 
@@ -350,11 +356,18 @@ export class Lessor implements LeaseHooks {
     // Invariant: the store checked exists(id) earlier in the same synchronous write.
     if (lease === undefined) throw new Error(`lease: attach to unknown lease ${id}`);
     lease.keys.add(key);
+    this.itemMap.set(key, id);
   }
 
   /** Detaches `key` from lease `id`; a missing lease is ignored (a key may outlive an orphaned ID). */
   detach(id: LeaseId, key: string): void {
     this.leaseMap.get(id)?.keys.delete(key);
+    if (this.itemMap.get(key) === id) this.itemMap.delete(key);
+  }
+
+  /** The lease `key` is attached to, or NO_LEASE. */
+  leaseOf(key: string): LeaseId {
+    return this.itemMap.get(key) ?? NO_LEASE;
   }
 }
 
