@@ -358,6 +358,7 @@ async function openTransport(
     listen,
     clusterToken: config.initialClusterToken,
     handler,
+    logger: (level, message) => (runtime.logger ?? DEFAULT_LOGGER)(level, `peer transport: ${message}`),
     ...(tls !== undefined ? { tls: { ca: toPem(tls.ca), cert: toPem(tls.cert), key: toPem(tls.key) } } : {}),
   });
 }

@@ -11,7 +11,7 @@
  *   (ReadBarrier) or serializable on request.
  */
 
-import type { MvccStore, Watcher, WatchFilter } from '@tsetcd/mvcc';
+import { type MvccStore, RestoringError, type Watcher, type WatchFilter } from '@tsetcd/mvcc';
 import {
   type ConfChange,
   type ConfState,
@@ -490,6 +490,8 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
         this.dbSizeBytes = await this.parts.store.kv.backend.sizeBytes();
       }
     } catch (err) {
+      // A snapshot being installed holds the store; its own flush covers what this one would.
+      if (err instanceof RestoringError) return;
       this.onFatal(err);
     }
   }
