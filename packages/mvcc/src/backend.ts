@@ -8,6 +8,12 @@
 /** One entry of an iteration. */
 export type BackendEntry = readonly [key: Uint8Array, value: Uint8Array];
 
+/** Options of Backend.close. */
+export interface CloseOptions {
+  /** Drop buffered writes instead of flushing them (a simulated crash). */
+  readonly discard?: boolean;
+}
+
 /** The storage engine interface the KV store needs. */
 export interface Backend {
   /** Reads one key, including buffered writes. */
@@ -26,6 +32,9 @@ export interface Backend {
   sizeBytes(): Promise<number>;
   /** Rewrites storage to reclaim the space of deleted entries (etcd's defrag). */
   defragment(): Promise<void>;
-  /** Flushes and releases resources. */
-  close(): Promise<void>;
+  /**
+   * Flushes and releases resources; with `discard`, buffered writes are dropped instead of
+   * flushed, as a crash would lose them (tests and simulations of a killed member).
+   */
+  close(opts?: CloseOptions): Promise<void>;
 }

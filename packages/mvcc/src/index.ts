@@ -4,7 +4,7 @@
  * requests; knows nothing of raft.
  */
 
-export type { Backend, BackendEntry } from './backend.js';
+export type { Backend, BackendEntry, CloseOptions } from './backend.js';
 export { bytesEqual, compareBytes, prefixEnd, utf8 } from './bytes.js';
 export { Bucket, bucketBounds, bucketKey } from './codec.js';
 export {

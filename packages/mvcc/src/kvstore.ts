@@ -11,7 +11,7 @@
  * Not here: watch (watchable-store.ts), leases (lease/), hashing and snapshots (maintenance).
  */
 
-import type { Backend } from './backend.js';
+import type { Backend, CloseOptions } from './backend.js';
 import { keyRange, toBinary } from './bytes.js';
 import {
   Bucket,
@@ -214,10 +214,11 @@ export class KVStore {
     return this.backend.flush();
   }
 
-  /** Waits for a running physical compaction, commits, and closes the backend. */
-  async close(): Promise<void> {
-    await this.compaction;
-    await this.backend.close();
+  /** Waits for physical compaction and closes the backend; `discard` drops unflushed writes (a crash). */
+  async close(opts: CloseOptions = {}): Promise<void> {
+    if (opts.discard) this.compaction.catch(() => undefined);
+    else await this.compaction;
+    await this.backend.close(opts);
   }
 
   // ---- reads -----------------------------------------------------------------------------------

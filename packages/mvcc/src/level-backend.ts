@@ -14,7 +14,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
-import type { Backend, BackendEntry } from './backend.js';
+import type { Backend, BackendEntry, CloseOptions } from './backend.js';
 import { fromBinary, toBinary } from './bytes.js';
 import { CorruptDataDirError, StoreClosedError } from './errors.js';
 
@@ -231,9 +231,14 @@ export class LevelBackend implements Backend {
     return new CorruptDataDirError(this.dir, `${describeLevelError(e)}${where}`);
   }
 
-  async close(): Promise<void> {
+  async close(opts: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
-    await this.flush();
+    if (opts.discard) {
+      this.pending = new Map();
+      await this.lastWrite.catch(() => undefined);
+    } else {
+      await this.flush();
+    }
     this.closed = true;
     await this.db.close();
   }

@@ -6,8 +6,7 @@
  *
  * Crashes are simulated with CrashableBackend, a write-back layer over a real LevelBackend that
  * forwards writes only on flush and can drop everything unflushed — what a killed process loses.
- * (LevelBackend has no way to abandon its pending overlay; a named fault-injection hook on it
- * would let these tests use it directly.)
+ * LevelBackend itself can also drop its pending overlay: close({ discard: true }).
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -197,6 +196,24 @@ describe('KVStore on LevelDB: close and reopen', () => {
     expect(s2.range({ key: k('a') }).kvs[0]).toMatchObject({ createRevision: 2, version: 5 });
     expect(s2.put({ key: k('c'), value: k('x') }).header.revision).toBe(13);
     expect(s2.range({ key: k('c') }).kvs[0]).toMatchObject({ createRevision: 13, version: 1 });
+    await s2.close();
+  });
+
+  it('close({ discard: true }) loses exactly the writes not yet committed, as a crash would', async () => {
+    const dir = await tempDir();
+    const s1 = await openLevel(dir);
+    s1.put({ key: k('kept'), value: k('1') });
+    s1.setConsistentIndex(5);
+    await s1.commit();
+    s1.put({ key: k('lost'), value: k('2') });
+    s1.setConsistentIndex(6);
+    await s1.close({ discard: true });
+
+    const s2 = await openLevel(dir);
+    expect(s2.revision).toBe(2);
+    expect(s2.consistentIndex).toBe(5);
+    expect(s2.range({ key: k('kept') }).kvs).toHaveLength(1);
+    expect(s2.range({ key: k('lost') }).kvs).toHaveLength(0);
     await s2.close();
   });
 

@@ -12,7 +12,7 @@
  * the object, and its watchers, stay; the KV store, lessor and alarms are new instances.
  */
 
-import type { Backend } from './backend.js';
+import type { Backend, CloseOptions } from './backend.js';
 import { fsyncTree, oldDirOf, recoverDataDir, removeDir, restoreDirOf, swapDataDir } from './data-dir.js';
 import { StoreClosedError } from './errors.js';
 import { KVStore, type KVStoreOptions } from './kvstore.js';
@@ -367,12 +367,12 @@ export class MvccStore implements AsyncDisposable {
     if (this.swapping || (write && this.restoring)) throw new RestoringError();
   }
 
-  /** Waits for a running restore, cancels watchers, commits, and closes the backend. */
-  async close(): Promise<void> {
+  /** Waits for a running restore, cancels watchers, commits (unless `discard`: a crash), and closes the backend. */
+  async close(opts: CloseOptions = {}): Promise<void> {
     this.closed = true;
     await this.lastRestore;
     await this.watchable.close();
-    await this.kv.close();
+    await this.kv.close(opts);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -504,7 +504,17 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  /**
+   * Stops the member as a crash would, for tests and simulations: applied state not yet flushed
+   * to the store's backend is dropped (the raft log holds it, fsynced, and replays it on restart);
+   * pending calls fail with NodeStoppedError.
+   */
+  kill(): Promise<void> {
+    this.closing ??= this.shutdown(true);
+    return this.closing;
+  }
+
+  private async shutdown(crash = false): Promise<void> {
     this.closed = true;
     const { clock, loop, transport, store, waits, applied } = this.parts;
     if (this.ticker !== undefined) clock.clearTimeout(this.ticker);
@@ -514,9 +524,9 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     const stopped = new NodeStoppedError();
     waits.failAll(stopped);
     applied.failAll(stopped);
-    await this.committing;
+    if (!crash) await this.committing;
     await store
-      .close()
+      .close({ discard: crash })
       .catch((err) => this.parts.logger('warn', `closing the store: ${(err as Error).message}`));
     await this.parts.closeStorage().catch(() => undefined);
     this.removeAllListeners();

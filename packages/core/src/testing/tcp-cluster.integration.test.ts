@@ -8,10 +8,9 @@
  * Real sockets need real time: nothing here asserts on timing; every wait polls with a generous
  * deadline.
  *
- * Does not: crash a member without flushing. TsetcdNode.close() stops the raft loop, waits for
- * the backend commit in flight, closes the store and the WAL, and core offers no in-process crash
- * point (StorageHooks only observes fsyncs; TestCluster.crash is close() too). A kill here is
- * "stop at once while writes are in flight"; a SIGKILL of a member process is not tested.
+ * A kill is TsetcdNode.kill(): stop at once while writes are in flight and drop applied state not
+ * yet flushed to the store (the fsynced WAL replays it). A SIGKILL of a member process is the
+ * server package's to test.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -148,11 +147,11 @@ class TcpCluster {
     return this.members.indexOf(m);
   }
 
-  /** Stops member `i` at once, whatever is in flight; its data dir stays. */
+  /** Kills member `i` as a crash would, whatever is in flight; its data dir stays. */
   async kill(i: number): Promise<void> {
     const m = this.members[i];
     this.members[i] = undefined;
-    await m?.close();
+    await m?.kill();
   }
 
   /** Starts member `i` from its data dir with the same config it was first started with. */
