@@ -8,12 +8,15 @@
  *   per Ready, i.e. group commit; mvcc backend on LevelDB), in a fresh tmp dir removed afterwards;
  *   C = 1, 100, 1000 writers, 16-byte keys, 256-byte values;
  * - `get-linearizable/tcp-fsync/c<C>` and `get-serializable/tcp-fsync/c<C>`: single-key gets on
- *   the same kind of cluster, after every key of the keyspace was written once; C = 100, 1000.
+ *   the same kind of cluster, after every key of the keyspace was written once; C = 100, 1000;
+ * - `…/tcp-fsync-threads/c<C>`: the same three TCP + fsync kinds, but each member in its own
+ *   worker thread with its share of the clients (threaded-cluster.ts) — three members on one
+ *   machine as deployed, this thread only coordinating. Clients always sit on all members here.
  *
  * Every scenario gets a fresh cluster. Workers are spread over all members by default (worker i
  * talks to member i mod 3: a follower forwards writes to the leader and asks it for read indexes),
- * or all talk to the leader with `--placement leader`. All members and clients share ONE process
- * and so one core: the figures are what one Node.js thread does for the whole cluster.
+ * or all talk to the leader with `--placement leader`. Without `-threads`, all members and clients
+ * share ONE thread: the figures are what one Node.js thread does for the whole cluster.
  *
  * Targets (the issue): >= 50,000 writes/s at 1000 writers on the 3-member TCP cluster with fsync
  * on; >= 100,000 linearizable reads/s.
@@ -29,11 +32,13 @@
 import { parseArgs } from 'node:util';
 import type { TsetcdNode } from '@tsetcd/core';
 import { type BenchTransport, startBenchCluster } from './cluster.js';
+import { startThreadedCluster, type ThreadFigures } from './threaded-cluster.js';
 import {
   type ClosedLoopResult,
   KEY_BYTES,
   makeKeys,
-  type Operation,
+  OPS,
+  type OpKind,
   type Placement,
   preload,
   runClosedLoop,
@@ -61,14 +66,13 @@ export const TARGET_WRITES_PER_SEC = 50_000;
 /** Linearizable reads/s the issue asks for. */
 export const TARGET_LINEARIZABLE_READS_PER_SEC = 100_000;
 
-/** What a scenario does per request. */
-type OpKind = 'put' | 'get-linearizable' | 'get-serializable';
-
 interface Scenario {
   readonly name: string;
   readonly op: OpKind;
   readonly transport: BenchTransport;
   readonly persistence: boolean;
+  /** Each member (and its share of the clients) in its own worker thread (threaded-cluster.ts). */
+  readonly memberThreads: boolean;
   readonly concurrency: number;
 }
 
@@ -79,6 +83,7 @@ interface ScenarioResult extends ClosedLoopResult {
   readonly members: number;
   readonly transport: BenchTransport;
   readonly persistence: boolean;
+  readonly memberThreads: boolean;
   readonly placement: Placement;
   readonly concurrency: number;
   readonly keySpace: number;
@@ -86,6 +91,10 @@ interface ScenarioResult extends ClosedLoopResult {
   readonly valueBytes: number;
   /** Leader changes during the scenario (after the first election): a stable run has none. */
   readonly leaderChanges: number;
+  /** With member threads: each thread's figures in the window. */
+  readonly threads?: readonly ThreadFigures[];
+  /** With member threads: the coordinating thread's CPU over wall time (should be near 0). */
+  readonly mainCpuPerWall?: number | undefined;
 }
 
 interface Target {
@@ -101,30 +110,34 @@ const TARGETS: readonly Target[] = [
     scenario: 'get-linearizable/tcp-fsync/c1000',
     target: TARGET_LINEARIZABLE_READS_PER_SEC,
   },
+  { what: 'writes/s', scenario: 'put/tcp-fsync-threads/c1000', target: TARGET_WRITES_PER_SEC },
+  {
+    what: 'linearizable reads/s',
+    scenario: 'get-linearizable/tcp-fsync-threads/c1000',
+    target: TARGET_LINEARIZABLE_READS_PER_SEC,
+  },
 ];
-
-const OPS: Record<OpKind, Operation> = {
-  put: (node, key, value) => node.kv.put(key, value),
-  'get-linearizable': async (node, key) => checkFound(await node.kv.get(key)),
-  'get-serializable': async (node, key) => checkFound(await node.kv.get(key, { serializable: true })),
-};
-
-/** A read of a preloaded key that finds nothing means the bench measured a broken cluster. */
-function checkFound(r: { readonly kvs: readonly unknown[] }): void {
-  if (r.kvs.length !== 1) throw new Error('bench: a preloaded key was not found');
-}
 
 function scenarios(writers: readonly number[], readers: readonly number[]): Scenario[] {
   const out: Scenario[] = [];
-  const add = (op: OpKind, transport: BenchTransport, persistence: boolean, cs: readonly number[]) => {
-    const label = `${transport}${persistence ? '-fsync' : ''}`;
+  const add = (
+    op: OpKind,
+    transport: BenchTransport,
+    persistence: boolean,
+    memberThreads: boolean,
+    cs: readonly number[],
+  ) => {
+    const label = `${transport}${persistence ? '-fsync' : ''}${memberThreads ? '-threads' : ''}`;
     for (const c of cs)
-      out.push({ name: `${op}/${label}/c${c}`, op, transport, persistence, concurrency: c });
+      out.push({ name: `${op}/${label}/c${c}`, op, transport, persistence, memberThreads, concurrency: c });
   };
-  add('put', 'memory', false, writers);
-  add('put', 'tcp', true, writers);
-  add('get-linearizable', 'tcp', true, readers);
-  add('get-serializable', 'tcp', true, readers);
+  add('put', 'memory', false, false, writers);
+  add('put', 'tcp', true, false, writers);
+  add('put', 'tcp', true, true, writers);
+  add('get-linearizable', 'tcp', true, false, readers);
+  add('get-linearizable', 'tcp', true, true, readers);
+  add('get-serializable', 'tcp', true, false, readers);
+  add('get-serializable', 'tcp', true, true, readers);
   return out;
 }
 
@@ -136,6 +149,7 @@ interface Settings {
 }
 
 async function runScenario(s: Scenario, settings: Settings): Promise<ScenarioResult> {
+  if (s.memberThreads) return runThreadedScenario(s, settings);
   const cluster = await startBenchCluster({
     members: MEMBERS,
     transport: s.transport,
@@ -163,6 +177,7 @@ async function runScenario(s: Scenario, settings: Settings): Promise<ScenarioRes
       members: MEMBERS,
       transport: s.transport,
       persistence: s.persistence,
+      memberThreads: false,
       placement: settings.placement,
       concurrency: s.concurrency,
       keySpace: settings.keys.length,
@@ -170,6 +185,42 @@ async function runScenario(s: Scenario, settings: Settings): Promise<ScenarioRes
       valueBytes: VALUE_BYTES,
       ...r,
       leaderChanges: cluster.leaderChanges() - changesBefore,
+    };
+  } finally {
+    await cluster.close();
+  }
+}
+
+/**
+ * A scenario on the threaded cluster: members and clients in worker threads, this thread only
+ * coordinating. Clients always sit on all members (placement 'all'): a client calls its own
+ * thread's member, as an embedded app would.
+ */
+async function runThreadedScenario(s: Scenario, settings: Settings): Promise<ScenarioResult> {
+  if (s.transport !== 'tcp' || !s.persistence)
+    throw new RangeError('bench: member threads run TCP + fsync only');
+  const cluster = await startThreadedCluster({
+    members: MEMBERS,
+    seed: SEED,
+    keyCount: settings.keys.length,
+  });
+  try {
+    if (s.op !== 'put') await cluster.preload(PRELOAD_CONCURRENCY);
+    await cluster.waitForLeader();
+    const r = await cluster.run(s.op, s.concurrency, settings.warmupMs, settings.durationMs, SEED);
+    return {
+      name: s.name,
+      op: s.op,
+      members: MEMBERS,
+      transport: s.transport,
+      persistence: s.persistence,
+      memberThreads: true,
+      placement: 'all',
+      concurrency: s.concurrency,
+      keySpace: settings.keys.length,
+      keyBytes: KEY_BYTES,
+      valueBytes: VALUE_BYTES,
+      ...r,
     };
   } finally {
     await cluster.close();
@@ -214,6 +265,17 @@ function table(rows: readonly ScenarioResult[]): string {
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** Each member thread's figures, then the coordinating thread's and the whole process's CPU. */
+function threadLine(r: ScenarioResult): string {
+  const cpu = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(2));
+  const each = (r.threads ?? []).map(
+    (t) =>
+      `${t.member}${t.leader ? '*' : ' '} cpu ${cpu(t.cpuPerWall)} elu ${t.eventLoopUtilization.toFixed(2)} ` +
+      `${fmtInt(t.ops / r.seconds)}/s`,
+  );
+  return `${each.join(' | ')} | main cpu ${cpu(r.mainCpuPerWall)} | process cpu ${r.cpuPerWall.toFixed(2)}`;
 }
 
 function parseSeconds(s: string, name: string, min: number): number {
@@ -269,7 +331,8 @@ async function main(): Promise<void> {
     `@tsetcd/core bench — ${MEMBERS} members in one process (node ${process.version}), closed-loop clients ` +
       `on ${placement === 'all' ? 'all members' : 'the leader'}, ${fmtInt(keyCount!)} keys of ${KEY_BYTES} bytes, ` +
       `${VALUE_BYTES}-byte values, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s per scenario\n` +
-      'memory = in-memory network, no disk; tcp-fsync = TCP on 127.0.0.1, raft WAL fsync per Ready + LevelDB\n',
+      'memory = in-memory network, no disk; tcp-fsync = TCP on 127.0.0.1, raft WAL fsync per Ready + LevelDB; ' +
+      '-threads = each member and its clients in its own worker thread (else all in one thread)\n',
   );
   const results: ScenarioResult[] = [];
   for (const s of selected) {
@@ -281,6 +344,7 @@ async function main(): Promise<void> {
       `  ${s.name}: ${fmtInt(r.opsPerSec)} ops/s, p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms` +
         (r.errors > 0 ? `, ${r.errors} errors (${r.firstError})` : ''),
     );
+    if (r.threads !== undefined) log(`    ${threadLine(r)}`);
   }
 
   const targets = TARGETS.flatMap((t) => {
@@ -288,6 +352,16 @@ async function main(): Promise<void> {
     return r === undefined ? [] : [{ ...t, measured: r.opsPerSec, met: r.opsPerSec >= t.target }];
   });
   if (results.length > 0) log(`\n${table(results)}\n`);
+  const threaded = results.filter((r) => r.threads !== undefined);
+  if (threaded.length > 0) {
+    log(
+      'member threads: cpu/wall of each member thread (leader marked *), its event-loop utilization, ' +
+        "its clients' ops/s; then the coordinating thread and the whole process (all threads, libuv pool too)",
+    );
+    const width = Math.max(...threaded.map((x) => x.name.length));
+    for (const r of threaded) log(`  ${r.name.padEnd(width)}  ${threadLine(r)}`);
+    log('');
+  }
   for (const t of targets) {
     log(
       `target: >= ${fmtInt(t.target)} ${t.what} (${t.scenario}) — ${t.met ? 'met' : 'NOT met'} (${fmtInt(t.measured)})`,

@@ -115,7 +115,7 @@ async function waitForLeader(nodes: readonly TsetcdNode[]): Promise<TsetcdNode> 
 }
 
 /** Ports the OS hands out as free now (held together so they differ, then released). */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = Array.from({ length: n }, () => createServer());
   const ports = await Promise.all(
     servers.map(

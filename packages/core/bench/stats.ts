@@ -1,7 +1,10 @@
 /**
  * Latency samples of a closed-loop run: every completed request's time in ms, kept exactly (a
- * few seconds of requests fit easily) and sorted once at the end to answer quantiles.
+ * few seconds of requests fit easily) and sorted once at the end to answer quantiles. Runs split
+ * over threads merge their samples exactly (recordAll), so merged quantiles are exact too.
  */
+
+import { readFileSync } from 'node:fs';
 
 /** Initial capacity; the buffer doubles as needed. */
 const INITIAL_SAMPLES = 1 << 16;
@@ -22,6 +25,25 @@ export class LatencySamples {
     }
     this.samples[this.length++] = ms;
     this.sorted = false;
+  }
+
+  /** Records many latencies at once (another thread's, merged into one run). */
+  recordAll(ms: Float64Array): void {
+    let cap = this.samples.length;
+    while (cap < this.length + ms.length) cap *= 2;
+    if (cap !== this.samples.length) {
+      const grown = new Float64Array(cap);
+      grown.set(this.samples.subarray(0, this.length));
+      this.samples = grown;
+    }
+    this.samples.set(ms, this.length);
+    this.length += ms.length;
+    this.sorted = ms.length === 0 && this.sorted;
+  }
+
+  /** A copy of the recorded latencies, sized to fit (its buffer can be transferred to another thread). */
+  toArray(): Float64Array {
+    return this.samples.slice(0, this.length);
   }
 
   /** The smallest latency such that a fraction `q` of the recorded ones are at or below it (0 if none). */
@@ -47,4 +69,23 @@ export function xorshift32(seed: number): () => number {
     s >>>= 0;
     return s;
   };
+}
+
+/** Linux reports a thread's CPU time in these clock ticks (USER_HZ, 100 on every Linux ABI). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) the calling thread has used so far, read from
+ * /proc/thread-self/stat (Linux; undefined elsewhere). Node 20 has no per-thread cpuUsage, and
+ * process.cpuUsage() sums all threads. Resolution is one tick (10 ms).
+ */
+export function threadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'latin1');
+    // Fields after the `(comm)`, which may hold spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }

@@ -31,6 +31,21 @@ const ERROR_BACKOFF_MS = 10;
 /** What a worker does once per iteration against its member. */
 export type Operation = (node: TsetcdNode, key: Uint8Array, value: Uint8Array) => Promise<unknown>;
 
+/** What a scenario does per request. */
+export type OpKind = 'put' | 'get-linearizable' | 'get-serializable';
+
+/** The operation of each kind (the reads check they found the preloaded key). */
+export const OPS: Record<OpKind, Operation> = {
+  put: (node, key, value) => node.kv.put(key, value),
+  'get-linearizable': async (node, key) => checkFound(await node.kv.get(key)),
+  'get-serializable': async (node, key) => checkFound(await node.kv.get(key, { serializable: true })),
+};
+
+/** A read of a preloaded key that finds nothing means the bench measured a broken cluster. */
+function checkFound(r: { readonly kvs: readonly unknown[] }): void {
+  if (r.kvs.length !== 1) throw new Error('bench: a preloaded key was not found');
+}
+
 /** Which members the workers talk to. */
 export type Placement = 'all' | 'leader';
 
@@ -77,24 +92,52 @@ export function makeValues(): Uint8Array[] {
   return Array.from({ length: VALUE_POOL }, (_, i) => new Uint8Array(VALUE_BYTES).fill(0x41 + (i % 26)));
 }
 
-/** Runs the workers through warm-up and the measured window; see the file comment. */
-export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult> {
+/**
+ * The measured window, on the clock (`performance.now()`) of the thread the clients run in. The
+ * clients read it on every request, so its owner may move the bounds while they run: a request
+ * counts if it completes inside [start, end]; a failure counts once `start` has passed.
+ * Invariant: start <= end.
+ */
+export interface MeasureWindow {
+  start: number;
+  end: number;
+  /** Set once the window has closed: every client finishes its request in flight and stops. */
+  stopped: boolean;
+}
+
+/** Some of a closed loop's clients, run in one thread against the members they were placed on. */
+export interface ClientsOptions {
+  /** Client numbers w (they pick each client's member and seed its key draws). */
+  readonly clients: readonly number[];
+  readonly memberOf: (w: number) => TsetcdNode;
+  readonly keys: readonly Uint8Array[];
+  readonly op: Operation;
+  readonly seed: number;
+}
+
+/** What some clients measured in the window. */
+export interface ClientsResult {
+  readonly ops: number;
+  readonly errors: number;
+  readonly firstError: string | undefined;
+  /** Latency of every request counted in `ops`. */
+  readonly latencies: LatencySamples;
+}
+
+/** Runs the clients until `window.stopped`, then resolves once the last one has stopped. */
+export async function runClients(o: ClientsOptions, window: MeasureWindow): Promise<ClientsResult> {
   const values = makeValues();
-  const lat = new LatencySamples();
-  let measuring = false;
-  let stopped = false;
-  let windowStart = 0;
-  let windowEnd = Number.POSITIVE_INFINITY;
+  const latencies = new LatencySamples();
   let ops = 0;
   let errors = 0;
   let firstError: string | undefined;
 
-  const worker = async (w: number) => {
-    const node = o.placement === 'leader' ? o.leader : o.nodes[w % o.nodes.length]!;
+  const client = async (w: number) => {
+    const node = o.memberOf(w);
     const rand = xorshift32(o.seed * 100_003 + w + 1);
     let v = w % VALUE_POOL;
     let n = 0;
-    while (!stopped) {
+    while (!window.stopped) {
       if (++n % YIELD_EVERY === 0) await immediate();
       const key = o.keys[rand() % o.keys.length]!;
       v = v === VALUE_POOL - 1 ? 0 : v + 1;
@@ -102,7 +145,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       try {
         await o.op(node, key, values[v]!);
       } catch (err) {
-        if (measuring) {
+        if (performance.now() >= window.start) {
           errors++;
           firstError ??= (err as Error)?.message ?? String(err);
         }
@@ -110,24 +153,43 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
         continue;
       }
       const t1 = performance.now();
-      if (measuring && t1 >= windowStart && t1 <= windowEnd) {
+      if (t1 >= window.start && t1 <= window.end) {
         ops++;
-        lat.record(t1 - t0);
+        latencies.record(t1 - t0);
       }
     }
   };
 
-  const workers = Array.from({ length: o.concurrency }, (_, w) => worker(w));
+  await Promise.all(o.clients.map(client));
+  return { ops, errors, firstError, latencies };
+}
+
+/** Runs the workers through warm-up and the measured window; see the file comment. */
+export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  const window: MeasureWindow = {
+    start: Number.POSITIVE_INFINITY,
+    end: Number.POSITIVE_INFINITY,
+    stopped: false,
+  };
+  const running = runClients(
+    {
+      clients: Array.from({ length: o.concurrency }, (_, w) => w),
+      memberOf: (w) => (o.placement === 'leader' ? o.leader : o.nodes[w % o.nodes.length]!),
+      keys: o.keys,
+      op: o.op,
+      seed: o.seed,
+    },
+    window,
+  );
   await sleep(o.warmupMs);
-  measuring = true;
-  windowStart = performance.now();
+  window.start = performance.now();
   const cpuAtStart = process.cpuUsage();
   await sleep(o.durationMs);
-  windowEnd = performance.now();
+  window.end = performance.now();
   const cpu = process.cpuUsage(cpuAtStart);
-  stopped = true;
-  await Promise.all(workers);
-  const seconds = (windowEnd - windowStart) / 1000;
+  window.stopped = true;
+  const { ops, errors, firstError, latencies: lat } = await running;
+  const seconds = (window.end - window.start) / 1000;
   return {
     ops,
     errors,
