@@ -22,6 +22,8 @@ export const DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES = 5_000;
 export const DEFAULT_HEARTBEAT_MS = 100;
 /** etcd's --election-timeout default, ms. */
 export const DEFAULT_ELECTION_MS = 1000;
+/** etcd's upper bound on --election-timeout, ms. */
+export const MAX_ELECTION_MS = 50_000;
 /** etcd's --initial-cluster-token default. */
 export const DEFAULT_CLUSTER_TOKEN = 'etcd-cluster';
 /** etcd's --max-learners default. */
@@ -55,7 +57,7 @@ export const NodeConfigSchema = z
     /** This member's ID when it cannot be derived from its peer URL (a re-added URL). */
     memberId: z.bigint().positive().optional(),
     heartbeatMs: z.number().int().min(1).default(DEFAULT_HEARTBEAT_MS),
-    electionMs: z.number().int().min(1).max(50_000).default(DEFAULT_ELECTION_MS),
+    electionMs: z.number().int().min(1).default(DEFAULT_ELECTION_MS),
     /** Applied entries between raft snapshots. */
     snapshotCount: z.number().int().min(1).default(DEFAULT_SNAPSHOT_COUNT),
     snapshotCatchUpEntries: z.number().int().min(1).default(DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES),
@@ -77,6 +79,13 @@ export const NodeConfigSchema = z
     peerTls: z.strictObject({ ca: pem, cert: pem, key: pem }).optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.electionMs > MAX_ELECTION_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['electionMs'],
+        message: `--election-timeout[${c.electionMs}ms] is too long, and should be set less than ${MAX_ELECTION_MS}ms`,
+      });
+    }
     if (c.electionMs < 5 * c.heartbeatMs) {
       ctx.addIssue({
         code: 'custom',
@@ -110,7 +119,11 @@ export const NodeConfigSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['autoCompactionRetention'], message: (err as Error).message });
     }
-    if (c.peerTls === undefined && Object.values(c.peers ?? {}).some((u) => u.startsWith('tls://'))) {
+    const urls = [
+      ...Object.values(c.peers ?? {}),
+      ...(c.listenPeerUrl !== undefined ? [c.listenPeerUrl] : []),
+    ];
+    if (c.peerTls === undefined && urls.some((u) => u.startsWith('tls://'))) {
       ctx.addIssue({ code: 'custom', path: ['peerTls'], message: 'tls:// peer URLs need peerTls' });
     }
   });
@@ -142,7 +155,17 @@ export function parseNodeConfig(input: unknown): NodeConfig {
   const r = NodeConfigSchema.safeParse(input ?? {});
   if (!r.success) {
     throw new ConfigError(
-      r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+      r.error.issues.flatMap((i) => {
+        const path = i.path.map(String);
+        // zod reports unknown fields once, at the object, naming them in `keys`.
+        if (i.code === 'unrecognized_keys') {
+          return i.keys.map((k) => ({
+            path: [...path, k].join('.'),
+            message: `unknown field ${JSON.stringify(k)}`,
+          }));
+        }
+        return [{ path: path.join('.'), message: i.message }];
+      }),
     );
   }
   const c = r.data;

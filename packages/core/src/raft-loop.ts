@@ -118,6 +118,8 @@ export class RaftLoop {
     }
     const run = this.process().finally(() => {
       this.running = undefined;
+      // A kick that came after process() last looked at `again` would otherwise be lost.
+      if (this.again && !this.stopped) void this.kick();
     });
     this.running = run;
     return run;

@@ -25,6 +25,7 @@ export {
   describeReady,
   describeSnapshot,
 } from './describe.js';
+export { decodeEntries, encodeEntries } from './entry-codec.js';
 export {
   CompactedError,
   ConfChangeError,

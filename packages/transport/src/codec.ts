@@ -8,6 +8,7 @@
  * | boolean, string                | bool, str                                        |
  * | Uint8Array                     | bin                                              |
  * | object / array                 | map with the field names / array                 |
+ * | a message's entries            | bin `E`: raft's compact entry encoding           |
  *
  * Decoding never makes a bigint from an int (so a node ID sent as an int is refused rather than
  * silently converted), reads ints above 2^53 as unsafe numbers (refused), and every decoded
@@ -16,7 +17,14 @@
  */
 
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
-import { InvalidMessageError, type Message, validateMessage } from '@tsetcd/raft';
+import {
+  decodeEntries,
+  type Entry,
+  encodeEntries,
+  InvalidMessageError,
+  type Message,
+  validateMessage,
+} from '@tsetcd/raft';
 import { CodecError } from './tcp-errors.js';
 
 /** msgpack extension type that carries a NodeId (an application type: 0–127). */
@@ -71,14 +79,36 @@ export function decodeValue(bytes: Uint8Array): unknown {
   }
 }
 
-/** msgpack bytes of one message. Throws RangeError if a node ID is not a uint64 (a local bug). */
+/**
+ * msgpack bytes of one message. A message's entries (MsgApp, MsgProp) travel as one `E` bin in
+ * raft's compact entry encoding instead of a msgpack array of maps: the bulk of every write.
+ * Throws RangeError if a node ID is not a uint64 (a local bug).
+ */
 export function encodeMessage(m: Message): Uint8Array {
-  return encoder.encode(m);
+  const entries = (m as { readonly entries?: readonly Entry[] }).entries;
+  if (entries === undefined || entries.length === 0) return encoder.encode(m);
+  return encoder.encode({ ...m, entries: EMPTY_ENTRIES, E: encodeEntries(entries) });
 }
 
 /** Decodes and validates one message. Throws CodecError naming what is wrong. */
 export function decodeMessage(bytes: Uint8Array): Message {
   return validated(decodeValue(bytes), 'message');
+}
+
+const EMPTY_ENTRIES: readonly Entry[] = [];
+
+/** Puts the entries of an `E` bin back in `entries` (see encodeMessage). */
+function withEntries(v: unknown, what: string): unknown {
+  const o = v as { E?: unknown; entries?: unknown } | null;
+  if (o === null || typeof o !== 'object' || o.E === undefined) return v;
+  if (!(o.E instanceof Uint8Array)) throw new CodecError(`${what}: E must be bytes`);
+  try {
+    o.entries = decodeEntries(o.E, `${what}.entries`);
+  } catch (err) {
+    throw new CodecError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  delete o.E;
+  return o;
 }
 
 /**
@@ -108,7 +138,7 @@ export function decodeMessageList(bytes: Uint8Array): Message[] {
 
 function validated(v: unknown, what: string): Message {
   try {
-    return validateMessage(v);
+    return validateMessage(withEntries(v, what));
   } catch (err) {
     const detail = err instanceof InvalidMessageError ? err.message : String(err);
     throw new CodecError(`${what}: ${detail}`, { cause: err });

@@ -29,7 +29,7 @@ import { decodeMessageList, decodeValue, encodeMessageList, encodeValue } from '
 import { ProtocolError, reasonOf } from './tcp-errors.js';
 
 /** Version in the hello; an acceptor refuses any other (bump on an incompatible change). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The first byte of every frame payload. */
 export const FrameType = {

@@ -267,13 +267,7 @@ describe('key permissions', () => {
     await expect(rw.kv.get('/app/x')).rejects.toThrow(PermissionDeniedError);
   });
 
-  // BUG: proposer.ts Proposer.propose reads `opts.user` (never set: KV.write, Auth.change and
-  // Maintenance.alarm pass `{ auth: AuthInfo }`, see ProposeOptions) and never writes
-  // `authRevision`, so every envelope goes into the log without a user; NodeAuth.check then skips
-  // the apply-time check (env.user === undefined). A permission revoked after a request passed the
-  // proposer's check but before it was applied does not stop it; etcd's authApplierV3 fails it
-  // with ErrAuthOldRevision. (Also: a follower's request is only ever checked on that follower.)
-  it.skip('re-checks at apply: a write admitted before a revoke that is applied first fails with ErrAuthOldRevision', async () => {
+  it('re-checks at apply: a write admitted before a revoke that is applied first fails with ErrAuthOldRevision', async () => {
     const n = await soloNode();
     const root = await enableAuth(n);
     const rw = await userWith(n, root, 'rw', 'READWRITE', '/app/', { prefix: true });

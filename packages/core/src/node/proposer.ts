@@ -63,12 +63,14 @@ export class Proposer {
   ) {}
 
   /** Steps 1–4: resolves with the applied response, or rejects with the error it produced. */
-  async propose(
-    req: ReplicatedRequest,
-    opts: CallOptions & { readonly user?: string } = {},
-  ): Promise<unknown> {
+  async propose(req: ReplicatedRequest, opts: ProposeOptions = {}): Promise<unknown> {
     const id = this.ids.id();
-    const data = encodeRequest({ id, req, ...(opts.user ? { user: opts.user } : {}) });
+    const ai = opts.auth;
+    const data = encodeRequest({
+      id,
+      req,
+      ...(ai !== undefined ? { user: ai.username, authRevision: ai.revision } : {}),
+    });
     // etcd allows the request limit plus a little envelope overhead.
     if (data.length > this.limits.maxRequestBytes + 1024) throw new RequestTooLargeError();
     return this.submitAndWait(id, () => this.host.propose(data), opts);

@@ -1,7 +1,8 @@
 /**
  * WAL records and their framing (etcd's `wal/walpb.Record` + `encoder.go`/`decoder.go`).
  *
- * On disk a record is `u32 length (LE) | u32 CRC32 of the body (LE) | body`, the body being msgpack.
+ * On disk a record is `u32 length (LE) | u32 CRC32 of the body (LE) | body`, the body being msgpack
+ * (a state record's entries inside it in raft's compact binary entry encoding).
  * One `state` record carries a whole Ready (its entries and hard state), so a torn write loses the
  * whole Ready or nothing: replay never sees entries of a half-written Ready, nor a hard state
  * without the entries it commits.
@@ -13,7 +14,15 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { type Entry, type HardState, type Index, type Term, validateEntry } from '@tsetcd/raft';
+import {
+  decodeEntries,
+  type Entry,
+  encodeEntries,
+  type HardState,
+  type Index,
+  type Term,
+  validateEntry,
+} from '@tsetcd/raft';
 import { decodeValue, encodeValue, StoredValueError, validateCounter, validateHardState } from '../codec.js';
 
 /** Bytes of a record header: length and CRC. */
@@ -49,8 +58,11 @@ function toBody(r: WalRecord): unknown {
       return { t: 'm', d: r.data };
     case 'snapshot':
       return { t: 's', i: r.index, r: r.term };
-    case 'state':
-      return r.hardState === undefined ? { t: 'e', e: r.entries } : { t: 'e', e: r.entries, h: r.hardState };
+    case 'state': {
+      // Entries in raft's compact binary form (`E`): every write pays for this encoding.
+      const E = encodeEntries(r.entries);
+      return r.hardState === undefined ? { t: 'e', E } : { t: 'e', E, h: r.hardState };
+    }
   }
 }
 
@@ -86,8 +98,11 @@ export function decodeRecordBody(body: Uint8Array): WalRecord {
           term: validateCounter(o.r, 'snapshot.term') as Term,
         };
       case 'e': {
-        if (!Array.isArray(o.e)) throw new StoredValueError('state.entries must be an array');
-        const entries = o.e.map((e, i) => copyEntry(validateEntry(e, `state.entries[${i}]`)));
+        let entries: Entry[];
+        if (o.E instanceof Uint8Array) entries = decodeEntries(o.E, 'state.entries').map(copyEntry);
+        else if (Array.isArray(o.e))
+          entries = o.e.map((e, i) => copyEntry(validateEntry(e, `state.entries[${i}]`)));
+        else throw new StoredValueError('state.entries must be bytes (or, in older segments, an array)');
         if (o.h === undefined) return { type: 'state', entries };
         return { type: 'state', entries, hardState: validateHardState(o.h, 'state.hardState') };
       }
