@@ -5,6 +5,7 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { NoLeaderError, RequestCanceledError, RequestTooLargeError } from '../node-errors.js';
 import { createTestCluster, type TestCluster } from './test-cluster.js';
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
@@ -130,5 +131,49 @@ describe('a 3-member in-memory cluster', () => {
     expect(snap.etcd_debugging_mvcc_keys_total).toBe(10);
     const fsync = snap.etcd_disk_wal_fsync_duration_seconds as { count: number };
     expect(fsync.count).toBeGreaterThan(0);
+  });
+
+  it('fails a write with NoLeaderError when no leader can be elected, and honours AbortSignal', async () => {
+    cluster = await createTestCluster({ nodes: 3, seed: 15 });
+    const leader = await cluster.waitForLeader();
+    const li = cluster.indexOf(leader);
+    const others = [0, 1, 2].filter((i) => i !== li);
+    // Every member alone: no majority anywhere.
+    cluster.partition([0], [1], [2]);
+    const lone = cluster.node(others[0]!);
+    await cluster.sleep(1_000);
+    await expect(lone.kv.put('x', '1', { timeoutMs: 2_000 })).rejects.toBeInstanceOf(NoLeaderError);
+    const ac = new AbortController();
+    const p = lone.kv.put('y', '1');
+    ac.abort();
+    await expect(lone.kv.put('y', '1', { signal: ac.signal })).rejects.toBeInstanceOf(RequestCanceledError);
+    const ac2 = new AbortController();
+    const pending = lone.kv.get('y', { signal: ac2.signal });
+    await cluster.sleep(10);
+    ac2.abort();
+    await expect(pending).rejects.toBeInstanceOf(RequestCanceledError);
+    cluster.heal();
+    await p; // the first one, without a deadline shorter than the default, completes after healing
+    expect((await lone.kv.get('y')).kvs).toHaveLength(1);
+  });
+
+  it('refuses a request over the size limit with ErrRequestTooLarge', async () => {
+    cluster = await createTestCluster({ nodes: 3, seed: 16, config: { maxRequestBytes: 1024 } });
+    const leader = await cluster.waitForLeader();
+    await expect(leader.kv.put('big', 'x'.repeat(4096))).rejects.toBeInstanceOf(RequestTooLargeError);
+    await expect(leader.kv.put('big', 'x'.repeat(4096))).rejects.toThrow('etcdserver: request is too large');
+    await leader.kv.put('small', 'x'.repeat(100));
+  });
+
+  it("emits 'leader' on every member when leadership moves", async () => {
+    cluster = await createTestCluster({ nodes: 3, seed: 17 });
+    const leader = await cluster.waitForLeader();
+    const target = cluster.running().find((m) => m !== leader)!;
+    const seen: bigint[] = [];
+    for (const m of cluster.running()) m.on('leader', (e) => seen.push(e.leader));
+    await leader.maintenance.moveLeader(target.id);
+    await cluster.sleep(100);
+    expect(seen.filter((id) => id === target.id)).toHaveLength(3);
+    expect(target.isLeader).toBe(true);
   });
 });
