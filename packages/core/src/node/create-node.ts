@@ -208,6 +208,7 @@ export async function createNode(
       new RequestIdGenerator(self.id, Date.now()),
       clock,
       { maxRequestBytes: config.maxRequestBytes, timeoutMs: config.requestTimeoutMs },
+      config.heartbeatMs,
     );
     const reads = new ReadBarrier(
       {
@@ -217,6 +218,7 @@ export async function createNode(
         },
         waitApplied: (index) => applied.wait(index),
         ticks: () => node?.tickCount() ?? 0,
+        now: () => clock.now(),
       },
       Math.max(2, Math.round(config.electionMs / config.heartbeatMs)),
     );

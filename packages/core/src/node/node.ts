@@ -312,12 +312,11 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   /** @internal Resolves once a linearizable read may be served locally. */
   linearizableBarrier(opts: CallOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new NodeStoppedError());
-    return withDeadline(
-      this.parts.clock,
-      opts.timeoutMs ?? this.parts.config.requestTimeoutMs,
-      opts.signal,
-      this.parts.reads.wait(),
-    );
+    const { clock, config, reads } = this.parts;
+    const timeout = opts.timeoutMs ?? config.requestTimeoutMs;
+    if (timeout >= config.heartbeatMs) return reads.wait(clock.now() + timeout, opts.signal);
+    // Shorter than a tick: the barrier's sweep would be late; race a timer.
+    return withDeadline(clock, timeout, opts.signal, reads.wait(Number.POSITIVE_INFINITY, opts.signal));
   }
 
   /**
@@ -428,6 +427,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     this.ticks++;
     loop.tick();
     proposer.retry();
+    proposer.expire();
     reads.retry();
     const now = clock.now();
     if (store.lessor.isPrimary && now - this.lastLeaseCheck >= LEASE_EXPIRY_CHECK_MS) {
@@ -523,6 +523,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     await transport.close().catch(() => undefined);
     const stopped = new NodeStoppedError();
     waits.failAll(stopped);
+    this.parts.reads.failAll(stopped);
     applied.failAll(stopped);
     if (!crash) await this.committing;
     await store

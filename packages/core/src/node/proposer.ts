@@ -17,10 +17,11 @@ import type { Clock } from '../clock.js';
 import {
   LeaderFailTimeoutError,
   NoLeaderError,
+  RequestCanceledError,
   RequestTimeoutError,
   RequestTooLargeError,
 } from '../node-errors.js';
-import { type CallOptions, withDeadline } from './deadline.js';
+import type { CallOptions } from './deadline.js';
 import type { Member } from './membership.js';
 import { encodeConfChangeContext } from './membership-apply.js';
 import { encodeRequest, type ReplicatedRequest, type RequestIdGenerator } from './request.js';
@@ -53,6 +54,8 @@ interface Dropped {
 /** Proposes requests and waits for their results; see the file comment. */
 export class Proposer {
   private dropped: Dropped[] = [];
+  /** Deadline (clock ms) of every proposal still waiting, and the leader changes seen when it began. */
+  private readonly deadlines = new Map<bigint, { readonly at: number; readonly seenChanges: number }>();
 
   constructor(
     private readonly host: ProposerHost,
@@ -60,6 +63,8 @@ export class Proposer {
     private readonly ids: RequestIdGenerator,
     private readonly clock: Clock,
     private readonly limits: { readonly maxRequestBytes: number; readonly timeoutMs: number },
+    /** How often the host calls expire(). */
+    private readonly tickMs: number,
   ) {}
 
   /** Steps 1–4: resolves with the applied response, or rejects with the error it produced. */
@@ -92,26 +97,51 @@ export class Proposer {
   }
 
   private async submitAndWait(id: bigint, submit: () => void, opts: CallOptions): Promise<unknown> {
+    if (opts.signal?.aborted) throw new RequestCanceledError(opts.signal.reason);
     const result = this.waits.register(id);
-    const seenChanges = this.host.leaderChanges();
+    const timeout = opts.timeoutMs ?? this.limits.timeoutMs;
+    this.deadlines.set(id, { at: this.clock.now() + timeout, seenChanges: this.host.leaderChanges() });
+    const signal = opts.signal;
+    const onAbort = () => this.fail(id, new RequestCanceledError(signal?.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeout < this.tickMs) this.armTimer(id, timeout);
     this.tryPropose({ id, submit });
-    const r: ApplyResult = await withDeadline(
-      this.clock,
-      opts.timeoutMs ?? this.limits.timeoutMs,
-      opts.signal,
-      result,
-      () => {
-        this.waits.cancel(id);
-        this.dropped = this.dropped.filter((d) => d.id !== id);
-      },
-      () => {
-        if (!this.host.hasLeader()) return new NoLeaderError();
-        if (this.host.leaderChanges() !== seenChanges) return new LeaderFailTimeoutError();
-        return new RequestTimeoutError();
-      },
-    );
+    const r: ApplyResult = await result;
+    this.deadlines.delete(id);
+    signal?.removeEventListener('abort', onAbort);
     if (!r.ok) throw r.error;
     return r.value;
+  }
+
+  /**
+   * Fails every proposal whose deadline has passed (step 4's timeout): the host calls it every
+   * tick, so one sweep replaces a timer per request. Timeouts are as coarse as a tick.
+   */
+  expire(): void {
+    if (this.deadlines.size === 0) return;
+    const now = this.clock.now();
+    for (const [id, d] of this.deadlines) if (now >= d.at) this.fail(id, this.timeoutError(d.seenChanges));
+  }
+
+  /** A timer for a deadline shorter than a tick (rare: callers asking for very short timeouts). */
+  private armTimer(id: bigint, ms: number): void {
+    this.clock.setTimeout(() => {
+      const d = this.deadlines.get(id);
+      if (d !== undefined) this.fail(id, this.timeoutError(d.seenChanges));
+    }, ms);
+  }
+
+  private timeoutError(seenChanges: number): Error {
+    if (!this.host.hasLeader()) return new NoLeaderError();
+    if (this.host.leaderChanges() !== seenChanges) return new LeaderFailTimeoutError();
+    return new RequestTimeoutError();
+  }
+
+  /** Ends a proposal's wait with `error` (it may still be applied later; nobody is told). */
+  private fail(id: bigint, error: Error): void {
+    this.deadlines.delete(id);
+    if (this.dropped.length > 0) this.dropped = this.dropped.filter((d) => d.id !== id);
+    this.waits.trigger(id, { ok: false, error });
   }
 
   /** Proposes again everything raft dropped (step 3). */

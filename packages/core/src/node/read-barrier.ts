@@ -12,10 +12,20 @@
  */
 
 import type { ReadState } from '@tsetcd/raft';
+import { RequestCanceledError, RequestTimeoutError } from '../node-errors.js';
+
+/** One read waiting for its round; settled exactly once. */
+interface Waiter {
+  /** Deadline on the host's clock (ms). */
+  readonly at: number;
+  done: boolean;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
 
 interface Round {
   readonly ctx: string;
-  readonly waiters: (() => void)[];
+  readonly waiters: Waiter[];
   sentAt: number;
 }
 
@@ -27,12 +37,14 @@ export interface ReadBarrierHost {
   waitApplied(index: number): Promise<void>;
   /** Current tick count (the barrier re-sends a round unanswered for `resendTicks`). */
   ticks(): number;
+  /** The host's clock, for deadlines (checked at every retry(), i.e. every tick). */
+  now(): number;
 }
 
 /** Batches linearizable reads into ReadIndex rounds; see the file comment. */
 export class ReadBarrier {
   private counter = 0n;
-  private next: (() => void)[] = [];
+  private next: Waiter[] = [];
   private inflight: Round | undefined;
 
   constructor(
@@ -40,10 +52,33 @@ export class ReadBarrier {
     private readonly resendTicks: number,
   ) {}
 
-  /** Resolves once a read started now may be served from the local store. */
-  wait(): Promise<void> {
-    return new Promise((resolve) => {
-      this.next.push(resolve);
+  /**
+   * Resolves once a read started now may be served from the local store; rejects with
+   * RequestTimeoutError once the clock passes `deadline` (checked each tick), or with
+   * RequestCanceledError when `signal` aborts.
+   */
+  wait(deadline: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new RequestCanceledError(signal.reason));
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        at: deadline,
+        done: false,
+        resolve: () => {
+          if (w.done) return;
+          w.done = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (err) => {
+          if (w.done) return;
+          w.done = true;
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      const onAbort = () => w.reject(new RequestCanceledError(signal?.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.next.push(w);
       if (this.inflight === undefined) this.startRound();
     });
   }
@@ -56,7 +91,7 @@ export class ReadBarrier {
       this.inflight = undefined;
       void this.host.waitApplied(s.index).then(
         () => {
-          for (const w of round.waiters) w();
+          for (const w of round.waiters) w.resolve();
         },
         () => undefined, // the node stopped: the readers' own deadlines fail them
       );
@@ -64,8 +99,9 @@ export class ReadBarrier {
     }
   }
 
-  /** Re-sends a round that was dropped or went unanswered (step 3). */
+  /** Re-sends a round that was dropped or went unanswered (step 3); fails reads past their deadline. */
   retry(): void {
+    this.expire();
     const r = this.inflight;
     if (r === undefined) {
       if (this.next.length > 0) this.startRound();
@@ -76,6 +112,24 @@ export class ReadBarrier {
     this.next = [...r.waiters, ...this.next];
     this.inflight = undefined;
     this.startRound();
+  }
+
+  /** Fails every waiting read (the node stopped). */
+  failAll(err: Error): void {
+    for (const w of this.next) w.reject(err);
+    for (const w of this.inflight?.waiters ?? []) w.reject(err);
+    this.next = [];
+    this.inflight = undefined;
+  }
+
+  private expire(): void {
+    const now = this.host.now();
+    const sweep = (ws: Waiter[]) => {
+      for (const w of ws) if (!w.done && now >= w.at) w.reject(new RequestTimeoutError());
+    };
+    sweep(this.next);
+    if (this.inflight !== undefined) sweep(this.inflight.waiters);
+    this.next = this.next.filter((w) => !w.done);
   }
 
   private startRound(): void {

@@ -192,19 +192,14 @@ function decodePut(data: Uint8Array): RequestEnvelope {
     at += 4 + n;
   }
   if (at !== data.length) throw new MalformedRequestError('trailing bytes after put');
-  const put: PutRequest = {
-    key,
-    ...(value !== undefined ? { value } : {}),
-    ...(lease !== undefined ? { lease } : {}),
-    ...(flags & F_PREV_KV ? { prevKv: true } : {}),
-    ...(flags & F_IGNORE_VALUE ? { ignoreValue: true } : {}),
-    ...(flags & F_IGNORE_LEASE ? { ignoreLease: true } : {}),
-  };
-  return {
-    id,
-    ...(user !== undefined ? { user, authRevision: authRevision ?? 0 } : {}),
-    req: { op: 'put', put },
-  };
+  const put: { -readonly [K in keyof PutRequest]: PutRequest[K] } = { key };
+  if (value !== undefined) put.value = value;
+  if (lease !== undefined) put.lease = lease;
+  if (flags & F_PREV_KV) put.prevKv = true;
+  if (flags & F_IGNORE_VALUE) put.ignoreValue = true;
+  if (flags & F_IGNORE_LEASE) put.ignoreLease = true;
+  const req: ReplicatedRequest = { op: 'put', put };
+  return user === undefined ? { id, req } : { id, user, authRevision: authRevision ?? 0, req };
 }
 
 /** Decodes a log entry made by encodeRequest; MalformedRequestError if it is not one. */
