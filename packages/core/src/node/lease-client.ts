@@ -143,7 +143,15 @@ export class Lease {
 
   /** Keeps a lease alive until close() or until it is lost; see LeaseKeepAlive. */
   keepAlive(id: LeaseId, opts: { readonly signal?: AbortSignal } = {}): LeaseKeepAlive {
-    const ka = new LeaseKeepAlive(this, this.node, id, this.node.parts.config.electionMs / 1000 + 5);
+    // Until the first renewal answers, the lease is assumed to live its granted TTL (as this
+    // member knows it); an unknown lease fails at the first renewal with LeaseNotFoundError.
+    let ttl = 1;
+    try {
+      ttl = this.node.parts.store.lessor.timeToLive(id).grantedTtl;
+    } catch {
+      // unknown here: the first renewal tells
+    }
+    const ka = new LeaseKeepAlive(this, this.node, id, ttl);
     opts.signal?.addEventListener('abort', () => ka.close(), { once: true });
     return ka;
   }
