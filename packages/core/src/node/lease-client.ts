@@ -80,8 +80,12 @@ export class LeaseKeepAlive extends EventEmitter<KeepAliveEvents> {
 
   private async renew(): Promise<void> {
     const clock = this.node.parts.clock;
+    const { heartbeatMs, requestTimeoutMs } = this.node.parts.config;
+    // A renewal lost with a leader that was cut off must not wait out the full request timeout:
+    // give each attempt half of the time the lease has left, then try again (on the new leader).
+    const timeoutMs = Math.max(heartbeatMs, Math.min(requestTimeoutMs, (this.deadline - clock.now()) / 2));
     try {
-      const r = await this.lease.keepAliveOnce(this.id);
+      const r = await this.lease.keepAliveOnce(this.id, { timeoutMs });
       if (this.stopped) return;
       this.deadline = clock.now() + r.ttl * 1000;
       this.emit('keepalive', r);
@@ -93,7 +97,7 @@ export class LeaseKeepAlive extends EventEmitter<KeepAliveEvents> {
         this.emit('lost', err as Error);
         return;
       }
-      this.schedule(Math.min(500, Math.max(0, this.deadline - clock.now()))); // retry soon
+      this.schedule(Math.min(heartbeatMs, Math.max(0, this.deadline - clock.now()))); // retry soon
     }
   }
 }
