@@ -9,7 +9,7 @@ import { hashPassword, type ScryptCost } from '../auth/password.js';
 import { newSimpleTokenPrefix } from '../auth/token.js';
 import type { Permission, PermType } from '../auth/types.js';
 import type { AuthRequest } from './auth-apply.js';
-import type { ClientContext } from './client-context.js';
+import { type ClientContext, proposeAs } from './client-context.js';
 import type { CallOptions } from './deadline.js';
 import { type Bytes, type KeyRangeOptions, rangeEndFor, toBytes } from './kv-client.js';
 import type { NodeResponseHeader, TsetcdNode } from './node.js';
@@ -33,12 +33,8 @@ export class Auth {
   }
 
   private async change(a: AuthRequest, opts: CallOptions): Promise<HeaderOnly> {
-    const auth = this.ctx.authInfo();
     const req = { op: 'auth', auth: a as unknown as AuthOp } as const;
-    this.node.authorize(auth, req);
-    const r = (await this.node.propose(req, { ...opts, ...(auth !== undefined ? { auth } : {}) })) as {
-      header: { revision: number };
-    };
+    const r = (await proposeAs(this.ctx, req, opts)) as { header: { revision: number } };
     return { header: this.node.header(r.header.revision) };
   }
 

@@ -23,7 +23,7 @@ import {
   txnCost,
   utf8,
 } from '@tsetcd/mvcc';
-import type { ClientContext } from './client-context.js';
+import { type ClientContext, proposeAs } from './client-context.js';
 import type { CallOptions } from './deadline.js';
 import type { NodeResponseHeader, TsetcdNode } from './node.js';
 import type { ReplicatedRequest } from './request.js';
@@ -98,9 +98,7 @@ export class KV {
 
   /** Checks permissions where the request is taken, then proposes it as the acting user. */
   private write(req: ReplicatedRequest, opts: CallOptions): Promise<unknown> {
-    const auth = this.ctx.authInfo();
-    this.node.authorize(auth, req);
-    return this.node.propose(req, auth === undefined ? opts : { ...opts, auth });
+    return proposeAs(this.ctx, req, opts);
   }
 
   /** Writes `key` = `value`. */

@@ -17,7 +17,7 @@ import {
 } from '@tsetcd/mvcc';
 import { EventEmitter } from 'eventemitter3';
 import type { TimerHandle } from '../clock.js';
-import type { ClientContext } from './client-context.js';
+import { type ClientContext, proposeAs } from './client-context.js';
 import type { CallOptions } from './deadline.js';
 import type { NodeResponseHeader, TsetcdNode } from './node.js';
 import type { ReplicatedRequest } from './request.js';
@@ -111,9 +111,7 @@ export class Lease {
   }
 
   private write(req: ReplicatedRequest, opts: CallOptions): Promise<unknown> {
-    const auth = this.ctx.authInfo();
-    this.node.authorize(auth, req);
-    return this.node.propose(req, { ...opts, ...(auth !== undefined ? { auth } : {}) });
+    return proposeAs(this.ctx, req, opts);
   }
 
   /** Grants a lease of `ttl` seconds; `id` 0 (default) lets the cluster pick one. */

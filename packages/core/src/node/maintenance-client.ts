@@ -6,7 +6,7 @@
 import { type AlarmMember, type AlarmType, defragment, hashKV, snapshot, storeHash } from '@tsetcd/mvcc';
 import type { MemberId } from '../ids.js';
 import { BadLeaderTransfereeError, NotLeaderError, RequestTimeoutError } from '../node-errors.js';
-import type { ClientContext } from './client-context.js';
+import { type ClientContext, proposeAs } from './client-context.js';
 import { type CallOptions, withDeadline } from './deadline.js';
 import type { NodeResponseHeader, TsetcdNode } from './node.js';
 
@@ -158,11 +158,10 @@ export class Maintenance {
     alarm: AlarmType | 'NONE',
     opts: CallOptions,
   ): Promise<AlarmResponse> {
-    const auth = this.ctx.authInfo();
-    const r = (await this.node.propose(
-      { op: 'alarm', action, memberId, alarm },
-      { ...opts, ...(auth !== undefined ? { auth } : {}) },
-    )) as { header: { revision: number }; alarms: AlarmMember[] };
+    const r = (await proposeAs(this.ctx, { op: 'alarm', action, memberId, alarm }, opts)) as {
+      header: { revision: number };
+      alarms: AlarmMember[];
+    };
     return { header: this.node.header(r.header.revision), alarms: r.alarms };
   }
 }
