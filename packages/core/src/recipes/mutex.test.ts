@@ -335,12 +335,12 @@ async function contend(seed: number): Promise<Outcome> {
   };
 
   await Promise.all([faults(), worker(0), worker(1), worker(2)]);
-    console.log(
-      seed,
-      holders.length,
-      holders.filter((g) => (g.signal.reason as Error)?.name === 'SessionExpiredError').length,
-      writes.length,
-    );
+  console.log(
+    seed,
+    holders.length,
+    holders.filter((g) => (g.signal.reason as Error)?.name === 'SessionExpiredError').length,
+    writes.length,
+  );
   return { acquisitions: holders.length, violations, writes };
 }
 

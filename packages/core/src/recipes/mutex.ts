@@ -12,6 +12,9 @@
  * 3. Read our key once more: if it is gone (our session expired while we waited), fail with
  *    SessionExpiredError rather than believe in a lock we no longer hold.
  *
+ * A holder is told (LockGuard.signal) when the lock ends under it: its session ends (and the
+ * Mutex emits `lost` if it was lost), or its key is deleted by anyone else.
+ *
  * Fencing: a holder's token is its key's create revision, which only grows from one holder to the
  * next. `isOwner()` is the txn compare "my key still has that create revision": put it in the
  * compare of every write the lock protects, and a holder that was superseded (its session
@@ -71,7 +74,7 @@ export class LockGuard implements AsyncDisposable {
     readonly fencingToken: number,
     /** The header of the read that confirmed the lock. */
     readonly header: NodeResponseHeader,
-    /** Aborted once the lock is released: unlocked, or the session ended. */
+    /** Aborted once the lock is released: unlocked, its key deleted, or the session ended. */
     readonly signal: AbortSignal,
   ) {}
 
@@ -232,6 +235,9 @@ export class Mutex extends EventEmitter<MutexEvents> {
       controller,
       detach: () => this.session.signal.removeEventListener('abort', onEnd),
     };
+    onKeyDeleted(this.session.client, this.key, header.revision + 1, controller.signal, () => {
+      if (this.held?.guard === guard) this.drop(new LockReleasedError());
+    });
     return guard;
   }
 
@@ -307,6 +313,34 @@ async function waitDelete(
   }
   if (signal.aborted) throw new RequestCanceledError(signal.reason);
   throw new LostWatcherError('');
+}
+
+/**
+ * Calls `onDeleted` when `key` is deleted at or after `fromRev` (by anyone: an unlock through
+ * another object, an operator) until `signal` aborts — so a holder stops believing in a key that
+ * is gone. A watch that ends otherwise (compaction, the member stopping) is left to the session,
+ * which ends too when the member is lost.
+ */
+export function onKeyDeleted(
+  client: Client,
+  key: string,
+  fromRev: number,
+  signal: AbortSignal,
+  onDeleted: () => void,
+): void {
+  if (signal.aborted) return;
+  let w: ReturnType<Client['watch']>;
+  try {
+    w = client.watch(key, { startRevision: fromRev, filters: ['NOPUT'], signal });
+  } catch {
+    return; // the member has stopped: the session is lost with it
+  }
+  w.on('response', (resp) => {
+    if (resp.events.some((e) => e.type === 'DELETE')) {
+      w.cancel();
+      onDeleted();
+    }
+  });
 }
 
 /** Deletes `key` if it is still the generation created at `rev`. */
