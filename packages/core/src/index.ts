@@ -135,4 +135,5 @@ export {
   type RaftStorageOptions,
   type RecoveredState,
 } from './raft-storage.js';
+export * from './recipes/index.js';
 export { DEFAULT_SEGMENT_BYTES } from './wal/wal.js';

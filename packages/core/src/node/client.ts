@@ -5,6 +5,7 @@
  */
 
 import type { Watcher } from '@tsetcd/mvcc';
+import type { Clock } from '../clock.js';
 import { Auth } from './auth-client.js';
 import type { ClientContext } from './client-context.js';
 import { Cluster } from './cluster-client.js';
@@ -32,6 +33,11 @@ export class Client {
     this.auth = new Auth(ctx);
     this.cluster = new Cluster(ctx);
     this.maintenance = new Maintenance(ctx);
+  }
+
+  /** The clock of the member this client talks to (recipes time their waits with it). */
+  get clock(): Clock {
+    return this.ctx.node.parts.clock;
   }
 
   /**

@@ -23,7 +23,6 @@ import { EventEmitter } from 'eventemitter3';
 import type { Clock, TimerHandle } from '../clock.js';
 import { CoreError } from '../errors.js';
 import type { Client } from '../node/client.js';
-import type { ClientContext } from '../node/client-context.js';
 import { NodeStoppedError } from '../node-errors.js';
 
 /** TTL of a session's lease in seconds when none is given (etcd's concurrency defaultSessionTTL). */
@@ -204,10 +203,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncDisposa
   }
 }
 
-/**
- * The clock of the member a client talks to. Client keeps its context private, and recipes must
- * run on the member's (possibly virtual) time, so we read it here rather than ask every caller.
- */
+/** The clock of the member a client talks to: recipes run on the member's (possibly virtual) time. */
 function clockOf(client: Client): Clock {
-  return (client as unknown as { readonly ctx: ClientContext }).ctx.node.parts.clock;
+  return client.clock;
 }
