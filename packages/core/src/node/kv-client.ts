@@ -60,7 +60,8 @@ export interface GetOptions extends CallOptions, KeyRangeOptions {
 
 /** Options of put. */
 export interface PutOptions extends CallOptions {
-  readonly lease?: bigint;
+  /** Attach the key to this lease: its ID, or what lease.grant returned. */
+  readonly lease?: bigint | { readonly id: bigint };
   readonly prevKv?: boolean;
   readonly ignoreValue?: boolean;
   readonly ignoreLease?: boolean;
@@ -108,7 +109,8 @@ export class KV {
       key: nonEmpty(key),
       value: toBytes(value),
     };
-    if (opts.lease !== undefined && opts.lease !== 0n) req.lease = opts.lease;
+    const lease = typeof opts.lease === 'object' ? opts.lease.id : opts.lease;
+    if (lease !== undefined && lease !== 0n) req.lease = lease;
     if (opts.prevKv) req.prevKv = true;
     if (opts.ignoreValue) req.ignoreValue = true;
     if (opts.ignoreLease) req.ignoreLease = true;
