@@ -73,13 +73,13 @@ export function decodeKeyValue(b: Uint8Array): KeyValue {
   let at = 0;
   const keyLen = readU32(b, at);
   at += 4;
-  // Copied into plain Uint8Arrays: a LevelDB read hands us a Node Buffer, whose slice is a view.
-  const key = copyBytes(b, at, keyLen);
-  at += keyLen;
-  const valueLen = readU32(b, at);
-  at += 4;
-  const value = copyBytes(b, at, valueLen);
-  at += valueLen;
+  const valueLen = readU32(b, at + keyLen);
+  // One private copy holding key and value (one allocation, not two), which the two are views
+  // of: the caller owns it, so nothing it does can reach the cache or the backend's buffers.
+  const both = copyBytes(b, at, keyLen + 4 + valueLen);
+  const key = both.subarray(0, keyLen);
+  const value = both.subarray(keyLen + 4);
+  at += keyLen + 4 + valueLen;
   if (at + 32 !== b.length) throw new RangeError('mvcc: malformed stored key-value');
   return {
     key,
@@ -91,11 +91,32 @@ export function decodeKeyValue(b: Uint8Array): KeyValue {
   };
 }
 
+/** Bytes of the slabs small copies are carved from (see copyBytes). */
+const SLAB_BYTES = 64 * 1024;
+/** Copies larger than this get their own buffer. */
+const SLAB_MAX_COPY = 4 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabAt = 0;
+
+/**
+ * A private copy of b[at, at+len). Small copies are carved from a shared 64 KiB slab, as Node's
+ * Buffer pool does: allocating an ArrayBuffer per read cost more than the rest of a range. Each
+ * copy is its own region, so no two callers see each other's bytes; a slab lives while any of
+ * its copies does.
+ */
 function copyBytes(b: Uint8Array, at: number, len: number): Uint8Array {
-  // A plain Uint8Array's slice is a copy (and the cheapest one); a Buffer's is a view.
-  if (Object.getPrototypeOf(b) === Uint8Array.prototype) return b.slice(at, at + len);
-  const out = new Uint8Array(len);
+  if (len > SLAB_MAX_COPY) {
+    const out = new Uint8Array(len);
+    out.set(b.subarray(at, at + len));
+    return out;
+  }
+  if (slabAt + len > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + len);
   out.set(b.subarray(at, at + len));
+  slabAt = (slabAt + len + 7) & ~7;
   return out;
 }
 
