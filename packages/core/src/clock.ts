@@ -18,14 +18,13 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The process's clock and timers; timers do not keep the process alive. */
+/**
+ * The process's clock and timers. Timers keep the process alive, as a running member should
+ * (like a listening server) until it is closed.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = globalThis.setTimeout(fn, ms);
-    (t as { unref?: () => void }).unref?.();
-    return t;
-  },
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof globalThis.setTimeout>),
 };
 

@@ -36,6 +36,26 @@ describe('Session', () => {
     await short.close();
   });
 
+  it('survives the raft leader being cut off: renewals move on to the new leader in time', async () => {
+    const { c, leader, follower } = await setup(21);
+    // Sessions started 150 ms apart renew at different moments: whenever the leader is cut off,
+    // some of them have a renewal on its way to it, lost with it.
+    const sessions: Session[] = [];
+    let lost = 0;
+    for (let i = 0; i < 24; i++) {
+      const s = await Session.create(follower.client, { ttl: 10 });
+      s.on('lost', () => lost++);
+      sessions.push(s);
+      await c.sleep(150);
+    }
+    c.isolate(c.indexOf(leader));
+    await c.sleep(15_000);
+    expect(lost).toBe(0);
+    for (const s of sessions) expect((await follower.lease.timeToLive(s.lease)).ttl).toBeGreaterThan(0);
+    c.heal();
+    for (const s of sessions) await s.close();
+  });
+
   it('close() revokes the lease, deleting its keys, and aborts the signal without emitting lost', async () => {
     const { follower } = await setup(2);
     const s = await Session.create(follower.client, { ttl: 5 });

@@ -9,7 +9,8 @@
  *    lease lives at least until `sentAt + ttl`. That is our `deadline`, moved forward only by
  *    acknowledged renewals.
  * 2. Renewals go out every ttl/3 (clientv3's pace); one that fails is retried every
- *    SESSION_RETRY_MS, each attempt bounded by the time left before the deadline.
+ *    SESSION_RETRY_MS, each attempt bounded by half the time left before the deadline (so an
+ *    attempt lost with a cut-off raft leader leaves time to retry on its successor).
  * 3. When the deadline passes unrenewed, or the lease is reported gone (LeaseNotFoundError), or
  *    the member we talk to has stopped, the session is lost. A lease we merely failed to renew is
  *    then revoked, best effort, so its keys go at once instead of at the cluster's expiry.
@@ -173,8 +174,10 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncDisposa
     this.renewing = true;
     const sentAt = this.clock.now();
     try {
+      // Half the time left per attempt: a renewal lost with a leader that was cut off must leave
+      // time to retry on the new one (it may be elected within milliseconds).
       const r = await this.client.lease.keepAliveOnce(this.lease, {
-        timeoutMs: Math.max(1, this.deadline - sentAt),
+        timeoutMs: Math.max(1, (this.deadline - sentAt) / 2),
       });
       if (this.stopped) return;
       if (r.ttl <= 0) throw new LeaseNotFoundError();
