@@ -6,6 +6,9 @@
  * leader's write.
  */
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '../node/client.js';
 import type { TsetcdNode } from '../node/node.js';
@@ -20,10 +23,13 @@ import {
 import { Session, SessionExpiredError } from './session.js';
 
 let cluster: TestCluster | undefined;
+let dir: string | undefined;
 
 afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
 });
 
 async function setup(seed: number) {
@@ -188,6 +194,47 @@ describe('Election', () => {
     ac.abort();
     await observing;
     expect(seen).toEqual(['n0', 'n1']);
+  });
+
+  it('never two leaders across member restarts: a restarted member campaigns anew and waits its turn', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tsetcd-election-'));
+    cluster = await createTestCluster({ nodes: 3, seed: 31, dataDir: dir });
+    const c = cluster;
+    await c.waitForLeader();
+    // Each member runs one candidate; every leadership is recorded with its tenure.
+    const tenures: { name: string; token: number; from: number; to: number }[] = [];
+    const candidate = async (i: number, name: string) => {
+      const s = await Session.create(c.node(i).client, { ttl: 2 });
+      const lead = await new Election(s, 'restarts').campaign(name);
+      const t = { name, token: lead.fencingToken, from: c.clock.now(), to: Number.POSITIVE_INFINITY };
+      tenures.push(t);
+      lead.signal.addEventListener('abort', () => {
+        t.to = c.clock.now();
+      });
+      return lead;
+    };
+    const first = await candidate(0, 'a');
+    const others = [candidate(1, 'b').catch(() => undefined), candidate(2, 'c').catch(() => undefined)];
+    await c.sleep(500);
+    // The leader's member crashes (its candidate dies with it) and comes back from its data dir.
+    await c.crash(0);
+    await c.sleep(300);
+    await c.restart(0);
+    const again = candidate(0, 'a-again').catch(() => undefined);
+    await c.waitForLeader();
+    await c.sleep(6_000);
+    expect(first.signal.aborted).toBe(true);
+    const byToken = [...tenures].sort((x, y) => x.token - y.token);
+    expect(byToken.map((t) => t.name)[0]).toBe('a');
+    expect(byToken.length).toBeGreaterThanOrEqual(2);
+    for (let k = 1; k < byToken.length; k++) {
+      // Strictly increasing tokens, and each tenure began only after the previous one ended.
+      expect(byToken[k]!.token).toBeGreaterThan(byToken[k - 1]!.token);
+      expect(byToken[k]!.from).toBeGreaterThanOrEqual(byToken[k - 1]!.to);
+    }
+    expect(byToken.filter((t) => t.to === Number.POSITIVE_INFINITY)).toHaveLength(1);
+    void others;
+    void again;
   });
 });
 
