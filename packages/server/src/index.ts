@@ -1,7 +1,12 @@
 /**
- * @tsetcd/server: etcd's v3 API for tsetcd members. So far only the wire contract — the .proto
- * definitions and their loader; the gRPC services, gateway and command come next.
+ * @tsetcd/server: etcd's v3 API for tsetcd members — the .proto definitions and their loader, and
+ * startServer, which serves a member's client URLs (gRPC and HTTP on one port). So far the KV
+ * service, /health, /version and /metrics; the other services, the JSON gateway and the tsetcd
+ * command come next.
  */
+
+export { ClientListener, type ClientTlsOptions } from './client-listener.js';
+export { toWireError, type WireError } from './grpc/errors.js';
 export {
   type EtcdProtos,
   loadEtcdProtos,
@@ -10,3 +15,4 @@ export {
   PROTO_FILES,
   SERVICE_NAMES,
 } from './proto.js';
+export { ETCD_SERVER_VERSION, type RunningServer, type ServerOptions, startServer } from './server.js';

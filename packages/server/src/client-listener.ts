@@ -1,0 +1,159 @@
+/**
+ * ClientListener: one port for gRPC and HTTP, as etcd serves its client URL (etcd uses cmux).
+ * Each accepted connection is sorted by its first bytes — the HTTP/2 connection preface means a
+ * gRPC client, and the connection is injected into the grpc-js server; anything else is HTTP/1.1
+ * and goes to the JSON gateway and the /health, /version, /metrics handler. With TLS, the ALPN
+ * protocol the client chose decides instead ('h2' → gRPC).
+ */
+
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+
+/** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** Where gRPC connections go: grpc-js's `server.createConnectionInjector(...)`. */
+export interface ConnectionSink {
+  injectConnection(connection: Duplex): void;
+}
+
+/** TLS for the client port (etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth). */
+export interface ClientTlsOptions {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  readonly ca?: string | Buffer;
+  /** Require and verify client certificates (etcd's --client-cert-auth). */
+  readonly clientCertAuth?: boolean;
+}
+
+/** What ClientListener.listen needs. */
+export interface ClientListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly grpc: ConnectionSink;
+  readonly http: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly tls?: ClientTlsOptions;
+}
+
+/** A listening client port; see the file comment. */
+export class ClientListener {
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    /** The port actually bound (useful with port 0). */
+    readonly port: number,
+  ) {}
+
+  /** Binds host:port and starts sorting connections. */
+  static async listen(opts: ClientListenerOptions): Promise<ClientListener> {
+    const http = createHttpServer(opts.http);
+    http.keepAliveTimeout = 60_000;
+    const toHttp = (s: Duplex) => http.emit('connection', s);
+    let listener: ClientListener | undefined;
+    const track = (s: Socket) => {
+      listener?.sockets.add(s);
+      s.once('close', () => listener?.sockets.delete(s));
+    };
+    const server: Server =
+      opts.tls === undefined
+        ? createNetServer((socket) => {
+            track(socket);
+            sortPlain(socket, opts.grpc, toHttp);
+          })
+        : createTlsServer(
+            {
+              cert: opts.tls.cert,
+              key: opts.tls.key,
+              ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}),
+              requestCert: opts.tls.clientCertAuth ?? false,
+              rejectUnauthorized: opts.tls.clientCertAuth ?? false,
+              ALPNProtocols: ['h2', 'http/1.1'],
+            },
+            (socket: TLSSocket) => {
+              track(socket);
+              if (socket.alpnProtocol === 'h2') opts.grpc.injectConnection(socket);
+              else toHttp(socket);
+            },
+          );
+    server.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    listener = new ClientListener(server, typeof addr === 'object' && addr !== null ? addr.port : opts.port);
+    return listener;
+  }
+
+  /** Stops accepting, and ends open connections. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+}
+
+/** Reads just enough of a plain connection to tell HTTP/2 (gRPC) from HTTP/1.1, then hands it on. */
+function sortPlain(socket: Socket, grpc: ConnectionSink, toHttp: (s: Duplex) => void): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, H2_PREFACE.length);
+    const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (isH2 && seen.length < H2_PREFACE.length) return; // need more bytes to be sure
+    socket.off('data', onData);
+    socket.pause();
+    if (isH2) {
+      // Node's HTTP/2 reads the socket's handle directly and would miss unshifted bytes: hand it
+      // a stream that replays them first.
+      grpc.injectConnection(new ReplayingSocket(socket, seen));
+      return;
+    }
+    socket.unshift(seen);
+    toHttp(socket);
+    socket.resume();
+  };
+  socket.on('data', onData);
+  socket.on('error', () => socket.destroy());
+}
+
+/** A socket's stream with bytes already read off it put back in front. */
+class ReplayingSocket extends Duplex {
+  constructor(
+    private readonly socket: Socket,
+    head: Buffer,
+  ) {
+    super();
+    this.push(head);
+    socket.on('data', (d: Buffer) => {
+      if (!this.push(d)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('close', () => this.destroy());
+    socket.on('error', (e) => this.destroy(e));
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.socket.write(chunk, cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.socket.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.socket.destroy();
+    cb(err);
+  }
+}

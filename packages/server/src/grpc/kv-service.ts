@@ -1,0 +1,59 @@
+/** etcd's KV service (Range, Put, DeleteRange, Txn, Compact) on a node. */
+
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { TsetcdNode } from '@tsetcd/core';
+import { callOptions, clientFor, unary } from './call.js';
+import {
+  deleteRangeIn,
+  deleteRangeOut,
+  headerOut,
+  num,
+  type Pb,
+  putIn,
+  putOut,
+  rangeIn,
+  rangeOut,
+  txnIn,
+  txnOut,
+} from './convert.js';
+
+/** The KV service's handlers. */
+export function kvService(node: TsetcdNode): UntypedServiceImplementation {
+  return {
+    Range: unary<Pb, Pb>(async (req, call) => {
+      const r = await clientFor(node, call.metadata).kv.range(rangeIn(req), callOptions(call));
+      return rangeOut(headerOut(r.header), r);
+    }),
+    Put: unary<Pb, Pb>(async (req, call) => {
+      const p = putIn(req);
+      const r = await clientFor(node, call.metadata).kv.put(p.key, p.value ?? new Uint8Array(0), {
+        ...callOptions(call),
+        ...(p.lease !== undefined ? { lease: p.lease } : {}),
+        ...(p.prevKv ? { prevKv: true } : {}),
+        ...(p.ignoreValue ? { ignoreValue: true } : {}),
+        ...(p.ignoreLease ? { ignoreLease: true } : {}),
+      });
+      return putOut(headerOut(r.header), r);
+    }),
+    DeleteRange: unary<Pb, Pb>(async (req, call) => {
+      const d = deleteRangeIn(req);
+      const r = await clientFor(node, call.metadata).kv.delete(d.key, {
+        ...callOptions(call),
+        ...(d.rangeEnd !== undefined ? { rangeEnd: d.rangeEnd } : {}),
+        ...(d.prevKv ? { prevKv: true } : {}),
+      });
+      return deleteRangeOut(headerOut(r.header), r);
+    }),
+    Txn: unary<Pb, Pb>(async (req, call) => {
+      const r = await clientFor(node, call.metadata).kv.txn(txnIn(req), callOptions(call));
+      return txnOut(headerOut(r.header), r);
+    }),
+    Compact: unary<Pb, Pb>(async (req, call) => {
+      const r = await clientFor(node, call.metadata).kv.compact(num(req.revision), {
+        ...callOptions(call),
+        ...(req.physical === true ? { physical: true } : {}),
+      });
+      return { header: headerOut(r.header) };
+    }),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * startServer: serves a member's client URLs as etcd does — etcd's v3 gRPC services and, on the
+ * same port, HTTP: `/health`, `/version`, `/metrics` (and the JSON gateway at `/v3/...`).
+ * Each URL is `http://host:port` or `https://host:port` (TLS needs `tls`).
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, type TsetcdNode } from '@tsetcd/core';
+import { ClientListener, type ClientTlsOptions } from './client-listener.js';
+import { serviceTable } from './grpc/services.js';
+import { loadEtcdProtos } from './proto.js';
+
+/** The etcd server version this server reports (etcdctl and clients read it). */
+export const ETCD_SERVER_VERSION = '3.4.0';
+/** etcd's default --max-recv-bytes for gRPC: the request limit plus gRPC overhead. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+/** What startServer needs. */
+export interface ServerOptions {
+  /** Client URLs to listen on (etcd's --listen-client-urls). */
+  readonly listenClientUrls: readonly string[];
+  /** TLS for https:// URLs. */
+  readonly tls?: ClientTlsOptions;
+  /** Largest request accepted (etcd's --max-request-bytes); default the node's. */
+  readonly maxRequestBytes?: number;
+  /** Extra HTTP routes (the JSON gateway); return false to fall through to 404. */
+  readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+}
+
+/** A running client-facing server. */
+export interface RunningServer {
+  /** The bound URLs (port 0 replaced by the port bound). */
+  readonly urls: readonly string[];
+  close(): Promise<void>;
+}
+
+/** Starts serving `node`'s client URLs; see the file comment. */
+export async function startServer(node: TsetcdNode, opts: ServerOptions): Promise<RunningServer> {
+  const protos = loadEtcdProtos();
+  const maxBytes = (opts.maxRequestBytes ?? node.parts.config.maxRequestBytes) + GRPC_OVERHEAD_BYTES;
+  const grpc = new Server({
+    'grpc.max_receive_message_length': maxBytes,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+  });
+  for (const { definition, implementation } of serviceTable(node, protos))
+    grpc.addService(definition, implementation);
+  const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+  const listeners: ClientListener[] = [];
+  const urls: string[] = [];
+  try {
+    for (const url of opts.listenClientUrls) {
+      const u = new URL(url);
+      const secure = u.protocol === 'https:';
+      if (secure && opts.tls === undefined)
+        throw new TypeError(`listen-client-urls: ${url} needs a certificate`);
+      const l = await ClientListener.listen({
+        host: u.hostname,
+        port: Number(u.port || 2379),
+        grpc: injector,
+        http: (req, res) => void handleHttp(node, req, res, opts.http),
+        ...(secure && opts.tls !== undefined ? { tls: opts.tls } : {}),
+      });
+      listeners.push(l);
+      urls.push(`${u.protocol}//${u.hostname}:${l.port}`);
+    }
+  } catch (err) {
+    for (const l of listeners) await l.close();
+    injector.destroy();
+    throw err;
+  }
+  return {
+    urls,
+    close: async () => {
+      for (const l of listeners) await l.close();
+      injector.destroy();
+      grpc.forceShutdown();
+    },
+  };
+}
+
+async function handleHttp(
+  node: TsetcdNode,
+  req: IncomingMessage,
+  res: ServerResponse,
+  extra: ServerOptions['http'],
+): Promise<void> {
+  try {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') {
+      const ok = node.leaderId !== 0n && !node.isClosed && node.parts.store.alarms.list().length === 0;
+      json(res, ok ? 200 : 503, { health: String(ok) });
+      return;
+    }
+    if (path === '/version') {
+      json(res, 200, { etcdserver: ETCD_SERVER_VERSION, etcdcluster: '3.4.0' });
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+      res.end(renderPrometheus(node.metrics));
+      return;
+    }
+    if (extra !== undefined && (await extra(req, res))) return;
+    json(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' });
+  } catch (err) {
+    if (!res.headersSent)
+      json(res, 500, { error: (err as Error).message, code: 2, message: (err as Error).message });
+    else res.destroy();
+  }
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
