@@ -6,7 +6,14 @@
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { TsetcdNode } from '@tsetcd/core';
 import type { EtcdProtos } from '../proto.js';
+import { authService } from './auth-service.js';
+import { clusterService } from './cluster-service.js';
+import { electionService } from './election-service.js';
 import { kvService } from './kv-service.js';
+import { leaseService } from './lease-service.js';
+import { lockService } from './lock-service.js';
+import { maintenanceService } from './maintenance-service.js';
+import { watchService } from './watch-service.js';
 
 /** One service to register: its definition and its handlers. */
 export interface ServiceEntry {
@@ -16,5 +23,14 @@ export interface ServiceEntry {
 
 /** Every service of a member. */
 export function serviceTable(node: TsetcdNode, protos: EtcdProtos): ServiceEntry[] {
-  return [{ definition: protos.KV as ServiceDefinition, implementation: kvService(node) }];
+  return [
+    { definition: protos.KV as ServiceDefinition, implementation: kvService(node) },
+    { definition: protos.Watch as ServiceDefinition, implementation: watchService(node, protos) },
+    { definition: protos.Lease as ServiceDefinition, implementation: leaseService(node) },
+    { definition: protos.Cluster as ServiceDefinition, implementation: clusterService(node) },
+    { definition: protos.Maintenance as ServiceDefinition, implementation: maintenanceService(node) },
+    { definition: protos.Auth as ServiceDefinition, implementation: authService(node) },
+    { definition: protos.Lock as ServiceDefinition, implementation: lockService(node) },
+    { definition: protos.Election as ServiceDefinition, implementation: electionService(node) },
+  ];
 }
