@@ -50,7 +50,10 @@ describe('Cluster over gRPC', () => {
     const inCore = (await s.node.client.cluster.members()).members.find((m) => m.id === learner);
     expect(inCore?.peerUrls).toEqual(['tcp://127.0.0.1:23801']);
 
-    const upd = await s.call(cl, 'MemberUpdate', { ID: add.member.ID, peerURLs: ['https://127.0.0.1:23802'] });
+    const upd = await s.call(cl, 'MemberUpdate', {
+      ID: add.member.ID,
+      peerURLs: ['https://127.0.0.1:23802'],
+    });
     expect(upd.members.find((m: { ID: string }) => m.ID === add.member.ID).peerURLs).toEqual([
       'https://127.0.0.1:23802',
     ]);
@@ -84,10 +87,16 @@ describe.skipIf(!hasEtcdctl)('Cluster through the real etcdctl', () => {
   }, async () => {
     s = await serve();
     const hex = s.node.id.toString(16);
-    expect((await s.etcdctl('member', 'list')).stdout).toBe(`${hex}, started, default, mem://default, , false\n`);
+    expect((await s.etcdctl('member', 'list')).stdout).toBe(
+      `${hex}, started, default, mem://default, , false\n`,
+    );
     const j = JSON.parse((await s.etcdctl('member', 'list', '-w', 'json')).stdout);
     expect(j).toEqual({
-      header: { cluster_id: expect.any(Number), member_id: expect.any(Number), raft_term: expect.any(Number) },
+      header: {
+        cluster_id: expect.any(Number),
+        member_id: expect.any(Number),
+        raft_term: expect.any(Number),
+      },
       members: [{ ID: expect.any(Number), name: 'default', peerURLs: ['mem://default'] }],
     });
 
