@@ -9,6 +9,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, type TsetcdNode } from '@tsetcd/core';
 import { ClientListener, type ClientTlsOptions } from './client-listener.js';
 import { serviceTable } from './grpc/services.js';
+import { jsonGateway } from './http/gateway.js';
 import { loadEtcdProtos } from './proto.js';
 
 /** The etcd server version this server reports (etcdctl and clients read it). */
@@ -38,6 +39,7 @@ export interface RunningServer {
 /** Starts serving `node`'s client URLs; see the file comment. */
 export async function startServer(node: TsetcdNode, opts: ServerOptions): Promise<RunningServer> {
   const protos = loadEtcdProtos();
+  const http = opts.http ?? jsonGateway(node);
   const maxBytes = (opts.maxRequestBytes ?? node.parts.config.maxRequestBytes) + GRPC_OVERHEAD_BYTES;
   const grpc = new Server({
     'grpc.max_receive_message_length': maxBytes,
@@ -58,7 +60,7 @@ export async function startServer(node: TsetcdNode, opts: ServerOptions): Promis
         host: u.hostname,
         port: Number(u.port || 2379),
         grpc: injector,
-        http: (req, res) => void handleHttp(node, req, res, opts.http),
+        http: (req, res) => void handleHttp(node, req, res, http),
         ...(secure && opts.tls !== undefined ? { tls: opts.tls } : {}),
       });
       listeners.push(l);
