@@ -430,6 +430,9 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     proposer.expire();
     reads.retry();
     const now = clock.now();
+    // A member added to a running cluster may learn the leader before it has applied its own
+    // addition: keep trying to publish until its entry carries its name and client URLs.
+    if (this.leader !== NONE) this.publish();
     if (store.lessor.isPrimary && now - this.lastLeaseCheck >= LEASE_EXPIRY_CHECK_MS) {
       this.lastLeaseCheck = now;
       for (const id of store.lessor.expired()) {

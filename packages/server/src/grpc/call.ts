@@ -26,7 +26,8 @@ export function callOptions(call: ServerSurfaceCall): CallOptions {
   const ac = new AbortController();
   call.once('cancelled', () => ac.abort());
   const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number(deadline);
+  // grpc-js gives the deadline as a Date or as an absolute time in ms (Infinity for none).
+  const ms = (deadline instanceof Date ? deadline.getTime() : Number(deadline)) - Date.now();
   return Number.isFinite(ms) && ms > 0
     ? { signal: ac.signal, timeoutMs: Math.max(1, ms) }
     : { signal: ac.signal };
