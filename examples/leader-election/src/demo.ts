@@ -12,10 +12,10 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '@tsetcd/core/testing';
 import type { CandidateCommand, CandidateEvent } from './protocol.js';
 
 /** Raft timing on loopback, ms. */
@@ -59,26 +59,6 @@ interface Candidate {
   readonly exited: Promise<void>;
   /** True from the moment it is told to resign (its belief ends at once) or killed. */
   deposed: boolean;
-}
-
-/** Ports the OS hands out as free now (held together so they differ, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (s) =>
-        new Promise<number>((resolve, reject) => {
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => {
-            const addr = s.address();
-            if (addr === null || typeof addr === 'string') reject(new Error('no TCP port'));
-            else resolve(addr.port);
-          });
-        }),
-    ),
-  );
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /** Runs the script of the file comment; always stops the children and removes the data dirs. */

@@ -10,11 +10,13 @@
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNode, type NodeRuntime, systemClock, type TsetcdNode } from '@tsetcd/core';
+import { freePorts } from '@tsetcd/core/testing';
 import { MemoryNetwork } from '@tsetcd/transport';
+
+export { freePorts };
 
 /** How members reach each other. */
 export type BenchTransport = 'memory' | 'tcp';
@@ -112,24 +114,4 @@ async function waitForLeader(nodes: readonly TsetcdNode[]): Promise<TsetcdNode> 
     if (performance.now() > deadline) throw new Error('bench: the cluster elected no leader in time');
     await new Promise((r) => setTimeout(r, LEADER_POLL_MS));
   }
-}
-
-/** Ports the OS hands out as free now (held together so they differ, then released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (s) =>
-        new Promise<number>((resolve, reject) => {
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => {
-            const addr = s.address();
-            if (addr === null || typeof addr === 'string') reject(new Error('bench: no TCP port'));
-            else resolve(addr.port);
-          });
-        }),
-    ),
-  );
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }

@@ -15,7 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { freePorts, LEADER_TIMEOUT_MS } from './cluster.js';
+import { freePorts } from '@tsetcd/core/testing';
+import { LEADER_TIMEOUT_MS } from './cluster.js';
 import { LatencySamples, threadCpuSeconds } from './stats.js';
 import type {
   MemberAnswer,

@@ -4,6 +4,7 @@
  */
 
 export { type Clock, ManualClock, systemClock } from './clock.js';
+export { freePort, freePorts } from './testing/free-ports.js';
 export {
   createTestCluster,
   TEST_ELECTION_MS,

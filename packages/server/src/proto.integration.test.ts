@@ -6,26 +6,15 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, credentials, makeClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { freePort } from '@tsetcd/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from './proto.js';
 
 const hasEtcd = spawnSync('etcd', ['--version']).status === 0;
 const protos = loadEtcdProtos();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** Half-closes a bidirectional call and waits for etcd to finish it with a status. */
 function finish(stream: NodeJS.ReadWriteStream): Promise<{ code: number }> {

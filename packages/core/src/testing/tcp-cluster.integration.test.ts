@@ -15,7 +15,6 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TcpTransport } from '@tsetcd/transport';
@@ -24,6 +23,7 @@ import { systemClock } from '../clock.js';
 import type { NodeConfigInput } from '../config.js';
 import { createNode } from '../node/create-node.js';
 import type { TsetcdNode } from '../node/node.js';
+import { freePorts } from './free-ports.js';
 
 /** Fast raft timing: elections in a few hundred ms on loopback. */
 const HEARTBEAT_MS = 20;
@@ -61,26 +61,6 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, deadl
     },
     deadlineMs,
   );
-}
-
-/** Ports the OS hands out as free now (held together so they differ, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (s) =>
-        new Promise<number>((resolve, reject) => {
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => {
-            const addr = s.address();
-            if (addr === null || typeof addr === 'string') reject(new Error('no TCP port'));
-            else resolve(addr.port);
-          });
-        }),
-    ),
-  );
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 interface ClusterOptions {
