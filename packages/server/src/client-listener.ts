@@ -54,6 +54,9 @@ export class ClientListener {
     const toHttp = (s: Duplex) => http.emit('connection', s);
     let listener: ClientListener | undefined;
     const track = (s: Socket) => {
+      // Replies are small and latency-bound: Nagle's algorithm would hold each back until the
+      // client's delayed ACK (40 ms on Linux).
+      s.setNoDelay(true);
       listener?.sockets.add(s);
       s.once('close', () => listener?.sockets.delete(s));
     };
