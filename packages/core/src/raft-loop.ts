@@ -169,6 +169,7 @@ export class RaftLoop {
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       const batch: PersistBatch = {
         entries: rd.entries,
+        sync: rd.mustSync,
         ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
       };

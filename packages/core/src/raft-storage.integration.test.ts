@@ -101,6 +101,22 @@ describe('RaftStorage', () => {
     await a.raftStorage.close();
   });
 
+  it('does not fsync a save that only moves the commit index (Ready.mustSync false), and keeps it', async () => {
+    const synced: string[] = [];
+    const a = await RaftStorage.open(dir, { hooks: { onFsync: (p) => synced.push(p) } });
+    await a.raftStorage.save({ entries: [ent(1, 1), ent(2, 1)], hardState: hs(1, 0) });
+    synced.length = 0;
+    await a.raftStorage.save({ entries: [], hardState: hs(1, 2), sync: false });
+    expect(synced).toHaveLength(0);
+    await a.raftStorage.save({ entries: [ent(3, 1)], hardState: hs(1, 2) });
+    expect(synced).toHaveLength(1);
+    await a.raftStorage.close();
+    const b = await RaftStorage.open(dir);
+    expect(b.hardState).toEqual(hs(1, 2));
+    expect(b.lastIndex).toBe(3);
+    await b.raftStorage.close();
+  });
+
   it('recovers a snapshot received from the leader together with the entries after it', async () => {
     const a = await RaftStorage.open(dir);
     await a.raftStorage.save({ entries: [ent(1, 1), ent(2, 1), ent(3, 1)], hardState: hs(1, 1) });

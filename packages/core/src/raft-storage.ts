@@ -41,6 +41,12 @@ export interface PersistBatch {
   readonly hardState?: HardState;
   readonly entries: readonly Entry[];
   readonly snapshot?: Snapshot;
+  /**
+   * Whether the batch must be fsynced before the save resolves (raft's Ready.mustSync); default
+   * true. A batch whose only change is the hard state's commit index need not be: losing it
+   * loses nothing (the commit index is learned again from the leader or the log).
+   */
+  readonly sync?: boolean;
 }
 
 /** Options of `RaftStorage.open`. */
@@ -173,7 +179,8 @@ export class RaftStorage implements AsyncDisposable {
         );
       }
     }
-    await this.wal.append(records);
+    const sync = batches.some((b) => b.sync !== false || b.snapshot !== undefined);
+    await this.wal.append(records, { sync });
     // AFTER the marker is durable: older snapshots are no longer the one a restart loads.
     if (newestSnap !== undefined) await purgeSnapFiles(this.snapDir, this.snapshotsToKeep, newestSnap);
   }

@@ -150,14 +150,18 @@ export class Wal {
     return { wal, records };
   }
 
-  /** Appends records and resolves once they are durable: one write and one fsync for all of them. */
-  append(records: readonly WalRecord[]): Promise<void> {
-    const run = this.tail.then(() => this.appendNow(records));
+  /**
+   * Appends records and resolves once they are durable: one write and one fsync for all of them.
+   * With `sync: false` the write is not fsynced (a record that loses nothing if lost, such as a
+   * hard state whose only change is the commit index); a later fsync covers it.
+   */
+  append(records: readonly WalRecord[], opts: { readonly sync?: boolean } = {}): Promise<void> {
+    const run = this.tail.then(() => this.appendNow(records, opts.sync ?? true));
     this.tail = run.catch(() => {});
     return run;
   }
 
-  private async appendNow(records: readonly WalRecord[]): Promise<void> {
+  private async appendNow(records: readonly WalRecord[], sync: boolean): Promise<void> {
     if (this.closed) throw new StorageClosedError();
     if (records.length === 0) return;
     if (this.s.size >= this.segmentBytes) await this.roll();
@@ -165,7 +169,7 @@ export class Wal {
     const bytes = concat(records.map(encodeRecord));
     await writeFully(this.s.fh, bytes, this.s.size);
     this.s.size += bytes.length;
-    await syncFile(this.s.fh, join(this.dir, seg.name), this.hooks);
+    if (sync) await syncFile(this.s.fh, join(this.dir, seg.name), this.hooks);
     for (const r of records) {
       if (r.type === 'state') {
         for (const e of r.entries) seg.maxIndex = Math.max(seg.maxIndex, e.index);
