@@ -43,15 +43,16 @@ export class Maintenance {
     return this.ctx.node;
   }
 
-  /** This member's status. */
-  status(): StatusResponse {
+  /** This member's status (the backend size measured now). */
+  async status(): Promise<StatusResponse> {
     const n = this.node;
+    const dbSize = await n.parts.store.kv.backend.sizeBytes();
     const st = n.parts.raft.status();
     const me = n.parts.membership.get(n.id);
     return {
       header: n.header(n.parts.store.revision),
       version: ETCD_API_VERSION,
-      dbSize: n.dbSize,
+      dbSize,
       leader: n.leaderId,
       raftIndex: st.committed,
       raftTerm: st.hardState.term,

@@ -40,7 +40,7 @@ describe('status', () => {
     await caughtUp(cluster, leader);
     await cluster.sleep(300); // a few backend flushes (backendCommitMs = 100)
     for (const m of cluster.running()) {
-      const s = m.maintenance.status();
+      const s = await m.maintenance.status();
       expect(s.leader).toBe(leader.id);
       expect(s.header.memberId).toBe(m.id);
       expect(s.header.clusterId).toBe(leader.clusterId);
@@ -161,7 +161,7 @@ describe('alarms', () => {
     for (const m of cluster.running()) {
       const { alarms } = await m.maintenance.alarms();
       expect(alarms).toEqual([{ memberId: leader.id, alarm: 'NOSPACE' }]);
-      expect(m.maintenance.status().errors).toEqual([`memberID:${leader.id} alarm:NOSPACE `]);
+      expect((await m.maintenance.status()).errors).toEqual([`memberID:${leader.id} alarm:NOSPACE `]);
       expect(events).toContainEqual({ member: m.id, action: 'ACTIVATE', alarm: 'NOSPACE' });
     }
     // Every member refuses puts now, even small ones.

@@ -83,7 +83,7 @@ function put(o: Pb, field: string, v: number | bigint): void {
 export function maintenanceService(node: TsetcdNode): UntypedServiceImplementation {
   return {
     Status: unary<Pb, Pb>(async (_req, call) => {
-      const s = clientFor(node, call.metadata).maintenance.status();
+      const s = await clientFor(node, call.metadata).maintenance.status();
       const o: Pb = { header: headerOut(s.header), version: s.version };
       put(o, 'dbSize', s.dbSize);
       put(o, 'leader', s.leader);
