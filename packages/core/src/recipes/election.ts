@@ -27,13 +27,13 @@ import {
   endedError,
   LostWatcherError,
   leaveQueue,
-  onKeyDeleted,
   ownerCompare,
   rangeKvs,
   throwIfEnded,
   waitDeletes,
 } from './mutex.js';
 import { type Session, SessionExpiredError } from './session.js';
+import { Tenure } from './tenure.js';
 
 /** Only the leader may do this, and this candidate is not (etcd's ErrElectionNotLeader). */
 export class ElectionNotLeaderError extends CoreError {
@@ -127,7 +127,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   /** This candidate's key (etcd's Election.Key). */
   readonly key: string;
   private readonly pfx: string;
-  private held: { leadership: Leadership; controller: AbortController; detach: () => void } | undefined;
+  private readonly tenure: Tenure<Leadership>;
 
   constructor(
     /** The session whose lease the candidate key is attached to. */
@@ -137,21 +137,22 @@ export class Election extends EventEmitter<ElectionEvents> {
     super();
     this.pfx = `${prefix}/`;
     this.key = `${this.pfx}${session.lease.toString(16)}`;
+    this.tenure = new Tenure(session, this.key, (reason) => this.emit('lost', reason));
   }
 
   /** Whether this candidate believes it leads (a lost session ends the belief). */
   get isLeader(): boolean {
-    return this.held !== undefined;
+    return this.tenure.value !== undefined;
   }
 
   /** The fencing token while leading, else undefined. */
   get fencingToken(): number | undefined {
-    return this.held?.leadership.fencingToken;
+    return this.tenure.value?.fencingToken;
   }
 
   /** The txn compare "this candidate leads"; never holds while it does not. */
   isOwner(): Compare {
-    return ownerCompare(this.key, this.held?.leadership.fencingToken ?? -1);
+    return ownerCompare(this.key, this.tenure.value?.fencingToken ?? -1);
   }
 
   /**
@@ -207,12 +208,12 @@ export class Election extends EventEmitter<ElectionEvents> {
    * ElectionNotLeaderError otherwise — and then this candidate no longer believes it leads.
    */
   async proclaim(value: Bytes, opts: ElectionCallOptions = {}): Promise<void> {
-    const h = this.held;
+    const h = this.tenure.value;
     if (h === undefined) throw new ElectionNotLeaderError();
     try {
-      await this.put(h.leadership.fencingToken, toBytes(value), opts.signal);
+      await this.put(h.fencingToken, toBytes(value), opts.signal);
     } catch (err) {
-      if (err instanceof ElectionNotLeaderError && this.held === h) this.drop(err);
+      if (err instanceof ElectionNotLeaderError && this.tenure.value === h) this.tenure.end(err);
       throw endedError(this.session, err);
     }
   }
@@ -222,10 +223,10 @@ export class Election extends EventEmitter<ElectionEvents> {
    * delete fails, the key (and the leadership) stays until the session ends.
    */
   async resign(opts: ElectionCallOptions = {}): Promise<void> {
-    const h = this.held;
+    const h = this.tenure.value;
     if (h === undefined) return;
-    this.drop(new ResignedError());
-    await deleteOwnKey(this.session.client, this.key, h.leadership.fencingToken, opts.signal);
+    this.tenure.end(new ResignedError());
+    await deleteOwnKey(this.session.client, this.key, h.fencingToken, opts.signal);
   }
 
   /** The current leader (linearizable read), or NoLeaderElectedError. */
@@ -305,33 +306,12 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   private hold(token: number, header: NodeResponseHeader): Leadership {
-    const controller = new AbortController();
-    const leadership = new Leadership(this, this.key, token, header, controller.signal);
-    const onEnd = () => {
-      if (this.held?.leadership !== leadership) return;
-      const reason = this.session.signal.reason as Error;
-      this.drop(reason);
-      if (this.session.isLost) this.emit('lost', reason);
-    };
-    this.session.signal.addEventListener('abort', onEnd, { once: true });
-    this.held?.controller.abort(new ResignedError());
-    this.held = {
-      leadership,
-      controller,
-      detach: () => this.session.signal.removeEventListener('abort', onEnd),
-    };
-    onKeyDeleted(this.session.client, this.key, header.revision + 1, controller.signal, () => {
-      if (this.held?.leadership === leadership) this.drop(new ElectionNotLeaderError());
-    });
-    return leadership;
-  }
-
-  private drop(reason: Error): void {
-    const h = this.held;
-    if (h === undefined) return;
-    this.held = undefined;
-    h.detach();
-    h.controller.abort(reason);
+    return this.tenure.begin(
+      (signal) => new Leadership(this, this.key, token, header, signal),
+      header.revision,
+      () => new ResignedError(),
+      () => new ElectionNotLeaderError(),
+    );
   }
 }
 

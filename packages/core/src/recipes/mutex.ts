@@ -31,6 +31,7 @@ import { toBytes } from '../node/kv-client.js';
 import type { NodeResponseHeader } from '../node/node.js';
 import { RequestCanceledError } from '../node-errors.js';
 import { type Session, SessionExpiredError } from './session.js';
+import { Tenure } from './tenure.js';
 
 /** tryLock found the lock held by another session (etcd's ErrLocked). */
 export class LockedError extends CoreError {
@@ -98,7 +99,7 @@ export class Mutex extends EventEmitter<MutexEvents> {
   /** This session's key in the queue (etcd's Mutex.Key). */
   readonly key: string;
   private readonly pfx: string;
-  private held: { guard: LockGuard; controller: AbortController; detach: () => void } | undefined;
+  private readonly tenure: Tenure<LockGuard>;
 
   constructor(
     /** The session whose lease the lock key is attached to. */
@@ -108,16 +109,17 @@ export class Mutex extends EventEmitter<MutexEvents> {
     super();
     this.pfx = `${prefix}/`;
     this.key = `${this.pfx}${session.lease.toString(16)}`;
+    this.tenure = new Tenure(session, this.key, (reason) => this.emit('lost', reason));
   }
 
   /** The held lock's fencing token, or undefined while not held. */
   get fencingToken(): number | undefined {
-    return this.held?.guard.fencingToken;
+    return this.tenure.value?.fencingToken;
   }
 
   /** Whether this mutex believes it holds the lock (a lost session ends the belief). */
   get isLocked(): boolean {
-    return this.held !== undefined;
+    return this.tenure.value !== undefined;
   }
 
   /**
@@ -125,7 +127,7 @@ export class Mutex extends EventEmitter<MutexEvents> {
    * token. Never holds while the lock is not held.
    */
   isOwner(): Compare {
-    return ownerCompare(this.key, this.held?.guard.fencingToken ?? -1);
+    return ownerCompare(this.key, this.tenure.value?.fencingToken ?? -1);
   }
 
   /**
@@ -147,15 +149,14 @@ export class Mutex extends EventEmitter<MutexEvents> {
    * once; if the delete fails, the key (and so the lock) stays until the session ends.
    */
   async unlock(opts: LockOptions = {}): Promise<void> {
-    const h = this.held;
-    if (h !== undefined) await this.release(h.guard, opts);
+    const g = this.tenure.value;
+    if (g !== undefined) await this.release(g, opts);
   }
 
   /** @internal Releases `guard`'s lock if it is the one held. */
   async release(guard: LockGuard, opts: LockOptions = {}): Promise<void> {
-    const h = this.held;
-    if (h === undefined || h.guard !== guard) return;
-    this.drop(new LockReleasedError());
+    if (this.tenure.value !== guard) return;
+    this.tenure.end(new LockReleasedError());
     await deleteOwnKey(this.session.client, this.key, guard.fencingToken, opts.signal);
   }
 
@@ -219,34 +220,13 @@ export class Mutex extends EventEmitter<MutexEvents> {
   }
 
   private hold(token: number, header: NodeResponseHeader): LockGuard {
-    const controller = new AbortController();
-    const guard = new LockGuard(this, this.key, token, header, controller.signal);
-    const onEnd = () => {
-      if (this.held?.guard !== guard) return;
-      const reason = this.session.signal.reason as Error;
-      this.drop(reason);
-      if (this.session.isLost) this.emit('lost', reason);
-    };
-    this.session.signal.addEventListener('abort', onEnd, { once: true });
     // A previous guard of this mutex is superseded (the same key, re-acquired).
-    this.held?.controller.abort(new LockReleasedError());
-    this.held = {
-      guard,
-      controller,
-      detach: () => this.session.signal.removeEventListener('abort', onEnd),
-    };
-    onKeyDeleted(this.session.client, this.key, header.revision + 1, controller.signal, () => {
-      if (this.held?.guard === guard) this.drop(new LockReleasedError());
-    });
-    return guard;
-  }
-
-  private drop(reason: Error): void {
-    const h = this.held;
-    if (h === undefined) return;
-    this.held = undefined;
-    h.detach();
-    h.controller.abort(reason);
+    return this.tenure.begin(
+      (signal) => new LockGuard(this, this.key, token, header, signal),
+      header.revision,
+      () => new LockReleasedError(),
+      () => new LockReleasedError(),
+    );
   }
 }
 
@@ -313,34 +293,6 @@ async function waitDelete(
   }
   if (signal.aborted) throw new RequestCanceledError(signal.reason);
   throw new LostWatcherError('');
-}
-
-/**
- * Calls `onDeleted` when `key` is deleted at or after `fromRev` (by anyone: an unlock through
- * another object, an operator) until `signal` aborts — so a holder stops believing in a key that
- * is gone. A watch that ends otherwise (compaction, the member stopping) is left to the session,
- * which ends too when the member is lost.
- */
-export function onKeyDeleted(
-  client: Client,
-  key: string,
-  fromRev: number,
-  signal: AbortSignal,
-  onDeleted: () => void,
-): void {
-  if (signal.aborted) return;
-  let w: ReturnType<Client['watch']>;
-  try {
-    w = client.watch(key, { startRevision: fromRev, filters: ['NOPUT'], signal });
-  } catch {
-    return; // the member has stopped: the session is lost with it
-  }
-  w.on('response', (resp) => {
-    if (resp.events.some((e) => e.type === 'DELETE')) {
-      w.cancel();
-      onDeleted();
-    }
-  });
 }
 
 /** Deletes `key` if it is still the generation created at `rev`. */
