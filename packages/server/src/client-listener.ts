@@ -128,6 +128,8 @@ function sortPlain(socket: Socket, grpc: ConnectionSink, toHttp: (s: Duplex) => 
 
 /** A socket's stream with bytes already read off it put back in front. */
 class ReplayingSocket extends Duplex {
+  private corked = false;
+
   constructor(
     private readonly socket: Socket,
     head: Buffer,
@@ -147,6 +149,15 @@ class ReplayingSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    // HTTP/2 hands over one frame at a time: cork, so the frames of one tick leave in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(chunk, cb);
   }
 

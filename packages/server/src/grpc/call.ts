@@ -13,7 +13,11 @@ export interface ServerSurfaceCall {
   readonly metadata: Metadata;
   getDeadline(): Deadline;
   once(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
 }
+
+/** How to detach callOptions' cancel listener from a call, once its reply is sent. */
+const detachers = new WeakMap<object, () => void>();
 
 /** The client a call acts as: the token's user if the call carries one. */
 export function clientFor(node: TsetcdNode, metadata: Metadata): Client {
@@ -24,7 +28,11 @@ export function clientFor(node: TsetcdNode, metadata: Metadata): Client {
 /** A call's deadline and cancellation as the node's CallOptions. */
 export function callOptions(call: ServerSurfaceCall): CallOptions {
   const ac = new AbortController();
-  call.once('cancelled', () => ac.abort());
+  const onCancel = () => ac.abort();
+  call.once('cancelled', onCancel);
+  // grpc-js reports 'cancelled' also once a finished call's stream closes: unary() detaches the
+  // listener when the reply is sent, so a finished call aborts nothing.
+  detachers.set(call, () => call.removeListener('cancelled', onCancel));
   const deadline = call.getDeadline();
   // grpc-js gives the deadline as a Date or as an absolute time in ms (Infinity for none).
   const ms = (deadline instanceof Date ? deadline.getTime() : Number(deadline)) - Date.now();
@@ -39,8 +47,12 @@ export function unary<Req, Res>(
 ) {
   return (call: ServerSurfaceCall & { readonly request: Req }, callback: sendUnaryData<Res>): void => {
     fn(call.request, call).then(
-      (res) => callback(null, res),
+      (res) => {
+        detachers.get(call)?.();
+        callback(null, res);
+      },
       (err: unknown) => {
+        detachers.get(call)?.();
         const w = toWireError(err);
         callback({ code: w.code, details: w.details });
       },
