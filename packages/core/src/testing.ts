@@ -4,6 +4,7 @@
  */
 
 export { type Clock, ManualClock, systemClock } from './clock.js';
+export { type RandomFaultsOptions, randomFaults } from './testing/faults.js';
 export { freePort, freePorts } from './testing/free-ports.js';
 export {
   createTestCluster,

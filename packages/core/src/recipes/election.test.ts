@@ -9,9 +9,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '@tsetcd/raft';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '../node/client.js';
 import type { TsetcdNode } from '../node/node.js';
+import { randomFaults } from '../testing/faults.js';
 import { createTestCluster, type TestCluster } from '../testing/test-cluster.js';
 import {
   Election,
@@ -240,18 +242,6 @@ describe('Election', () => {
 
 // ---- safety under faults ---------------------------------------------------------------------
 
-/** A small seeded PRNG (mulberry32): the same seed replays the same schedule. */
-function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
-
 const SAFETY_SEEDS = Array.from({ length: 30 }, (_, i) => 100 + i);
 const RUN_MS = 16_000;
 const TTL = 2;
@@ -265,7 +255,7 @@ async function contend(seed: number): Promise<{ terms: number; violations: strin
   const c = await createTestCluster({ nodes: 3, seed });
   cluster = c;
   await c.waitForLeader();
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const violations: string[] = [];
   const leaders: Leadership[] = [];
   const stop = new AbortController();
@@ -326,22 +316,7 @@ async function contend(seed: number): Promise<{ terms: number; violations: strin
   };
 
   const faults = async () => {
-    while (c.clock.now() < endAt) {
-      await c.sleep(300 + rand(1_200));
-      const leader = c.leader();
-      const pick = rand(4);
-      if (pick === 0 && leader !== undefined) c.isolate(c.indexOf(leader));
-      else if (pick === 1) c.isolate(rand(3));
-      else if (pick === 2) {
-        const lone = rand(3);
-        c.partition(
-          [lone],
-          [0, 1, 2].filter((x) => x !== lone),
-        );
-      }
-      await c.sleep(200 + rand(3_500));
-      c.heal();
-    }
+    await randomFaults(c, { until: endAt, rand });
     stop.abort();
   };
 

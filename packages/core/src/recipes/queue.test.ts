@@ -4,6 +4,7 @@
  * one member is cut off), and priority order.
  */
 
+import { seededRandom } from '@tsetcd/raft';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestCanceledError } from '../node-errors.js';
 import { createTestCluster, type TestCluster } from '../testing/test-cluster.js';
@@ -20,18 +21,6 @@ async function start(seed: number) {
   cluster = await createTestCluster({ nodes: 3, seed });
   await cluster.waitForLeader();
   return { c: cluster, m: [cluster.node(0), cluster.node(1), cluster.node(2)] as const };
-}
-
-/** Deterministic PRNG (mulberry32) for the test's own choices. */
-function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
 }
 
 describe('Queue', () => {
@@ -84,7 +73,7 @@ describe('Queue', () => {
    */
   async function consumers(seed: number, cutOff: boolean) {
     const { c, m } = await start(seed);
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const ITEMS_PER_PRODUCER = 10;
     const enqueued = new Map<string, number>(); // item → revision
     const delivered: { consumer: string; item: string }[] = [];

@@ -5,6 +5,7 @@
  * checked against a sequential replay in commit-revision order.
  */
 
+import { seededRandom } from '@tsetcd/raft';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestCanceledError } from '../node-errors.js';
 import { createTestCluster, type TestCluster } from '../testing/test-cluster.js';
@@ -36,18 +37,6 @@ function gate(): { wait: Promise<void>; open: () => void } {
     open = r;
   });
   return { wait, open };
-}
-
-/** Deterministic PRNG (mulberry32) for the test's own choices. */
-function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
 }
 
 const VALIDATING: readonly StmIsolation[] = ['SerializableSnapshot', 'Serializable', 'RepeatableReads'];
@@ -325,7 +314,7 @@ describe('STM serializability: concurrent bank transfers from every member under
 
   async function bank(seed: number, iso: StmIsolation) {
     const { c, m } = await start(seed);
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const acct = (i: number) => `acct/${i}`;
     await m[0].kv.txn({
       compare: [],
