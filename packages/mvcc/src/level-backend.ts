@@ -89,9 +89,16 @@ export class LevelBackend implements Backend {
       opts.sync ?? true,
       opts.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES,
     );
-    const problem =
-      (await droppedByRecovery(dir)) ??
-      (manifest !== undefined && (await backend.isEmpty()) ? `${EMPTIED} (it was ${manifest})` : undefined);
+    let problem: string | undefined;
+    try {
+      problem =
+        (await droppedByRecovery(dir)) ??
+        (manifest !== undefined && (await backend.isEmpty()) ? `${EMPTIED} (it was ${manifest})` : undefined);
+    } catch (e) {
+      // Reading the first key can hit a damaged table (a truncated .ldb is an IO error).
+      await backend.close().catch(() => undefined);
+      throw isLevelDataError(e) ? new CorruptDataDirError(dir, describeLevelError(e)) : e;
+    }
     if (problem !== undefined) {
       await backend.close();
       throw new CorruptDataDirError(dir, problem);
