@@ -98,9 +98,12 @@ class WatchStream {
       case 'createRequest':
         this.create(req.createRequest as Pb);
         return;
-      case 'cancelRequest':
-        this.cancel(num((req.cancelRequest as Pb).watchId));
+      case 'cancelRequest': {
+        // An ID beyond 2^53 cannot be one this stream handed out: unknown, so no answer.
+        const id = Number((req.cancelRequest as Pb).watchId ?? 0);
+        if (Number.isSafeInteger(id)) this.cancel(id);
         return;
+      }
       case 'progressRequest':
         this.requestProgress();
         return;
@@ -112,11 +115,13 @@ class WatchStream {
   // ---- create ----------------------------------------------------------------------------------
 
   private create(c: Pb): void {
-    const requested = num(c.watchId);
     const key = bytes(c.key);
     const end = bytes(c.rangeEnd);
+    let requested: number;
     let watcher: Watcher;
     try {
+      // Inside the try: a watch ID beyond 2^53 fails this create, not the member (num throws).
+      requested = num(c.watchId);
       if (requested !== 0 && this.watches.has(requested)) {
         this.fail(NO_WATCH_ID, DUPLICATE_ID_REASON);
         return;
