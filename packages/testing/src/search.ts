@@ -206,13 +206,19 @@ export function search(
       const input = ops[i]!.op.input;
       let after: KvState | undefined;
       if (needs !== undefined && !namesLease(input, needs)) after = undefined;
-      else if (
-        ops[i]!.ambiguous &&
-        (input.type === 'leaseGrant' || input.type === 'leaseRevoke') &&
-        !namedNext(i, input.id)
-      )
-        after = undefined;
-      else after = tryStep(ops[i]!, i, state, claims, written, lastAnswered);
+      else {
+        after = tryStep(ops[i]!, i, state, claims, written, lastAnswered);
+        // An ambiguous grant, or revoke that deletes no key, is useful only right before an op
+        // naming its lease. A revoke that deletes keys writes a revision: always a candidate.
+        if (
+          after !== undefined &&
+          ops[i]!.ambiguous &&
+          (input.type === 'leaseGrant' || input.type === 'leaseRevoke') &&
+          after.revision === state.revision &&
+          !namedNext(i, input.id)
+        )
+          after = undefined;
+      }
       if (after !== undefined) {
         linearized[i >>> 5]! |= 1 << (i & 31);
         const k1 = (h1 ^ z1[i]!) >>> 0;
