@@ -38,6 +38,22 @@ export class CorruptSnapshotError extends CoreError {
   }
 }
 
+/**
+ * The raft log and the store disagree in a way no crash can cause (each is durable before the
+ * other moves past it): one of them lost data, e.g. a WAL truncated by hand or a LevelDB repaired
+ * with loss. The member refuses to start rather than serve or acknowledge on top of the gap.
+ */
+export class StorageMismatchError extends CoreError {
+  readonly code = 'ErrStorageMismatch';
+  /** The file or directory found short. */
+  readonly file: string;
+  constructor(file: string, detail: string) {
+    super(`data dir: ${file}: ${detail}`);
+    this.name = 'StorageMismatchError';
+    this.file = file;
+  }
+}
+
 /** The WAL does not hold the entries that follow the snapshot it is replayed from. */
 export class WalGapError extends CoreError {
   readonly code = 'ErrWalGap';

@@ -39,6 +39,7 @@ export {
   CorruptWalError,
   DataDirLockedError,
   StorageClosedError,
+  StorageMismatchError,
   WalGapError,
 } from './errors.js';
 export type { StorageHooks, StorageLogger } from './fsutil.js';

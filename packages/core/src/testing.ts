@@ -6,6 +6,8 @@
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { type RandomFaultsOptions, randomFaults } from './testing/faults.js';
 export { freePort, freePorts } from './testing/free-ports.js';
+export { MemberClock } from './testing/member-clock.js';
+export { type CrashReport, SimDisk, type SimDiskOptions, SimulatedCrashError } from './testing/sim-disk.js';
 export {
   createTestCluster,
   TEST_ELECTION_MS,

@@ -16,6 +16,14 @@ export class MemoryBackend implements Backend {
   private tree = new BTree<string, Uint8Array>(undefined, compareBinary);
   private bytes = 0;
 
+  /** An independent copy (copy-on-write, O(1)): what a simulated disk keeps across a crash. */
+  clone(): MemoryBackend {
+    const c = new MemoryBackend();
+    c.tree = this.tree.clone();
+    c.bytes = this.bytes;
+    return c;
+  }
+
   get(key: Uint8Array): Uint8Array | undefined {
     return this.tree.get(toBinary(key));
   }

@@ -50,6 +50,11 @@ export interface MvccStoreOptions {
    * and closes it. Mutually exclusive with `dir`.
    */
   readonly backend?: Backend;
+  /**
+   * Makes the empty backend a `restore` builds into, for a store opened on `backend` (a
+   * simulated disk gives out its own); default: RestoreOptions.backend must be given.
+   */
+  readonly newBackend?: () => Backend;
   /** fsync each commit (default true; a host whose raft log is fsynced may turn it off). */
   readonly sync?: boolean;
   readonly kv?: KVStoreOptions;
@@ -266,13 +271,14 @@ export class MvccStore implements AsyncDisposable {
     source: AsyncIterable<Uint8Array>,
     opts: RestoreOptions,
   ): Promise<SnapshotStatus> {
-    if (opts.backend === undefined && !(this.kv.backend instanceof MemoryBackend)) {
+    const made = opts.backend ?? this.opts.newBackend?.();
+    if (made === undefined && !(this.kv.backend instanceof MemoryBackend)) {
       throw new TypeError(
         'mvcc: restoring a store opened on a given backend needs RestoreOptions.backend, an empty backend',
       );
     }
     // 1.
-    const target = opts.backend ?? new MemoryBackend();
+    const target = made ?? new MemoryBackend();
     let parts: Parts | undefined;
     let status: SnapshotStatus;
     try {

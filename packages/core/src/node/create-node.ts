@@ -30,7 +30,7 @@ import { TcpTransport, type Transport, type TransportHandler } from '@tsetcd/tra
 import { type Clock, systemClock } from '../clock.js';
 import { decodeValue, encodeValue } from '../codec.js';
 import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from '../config.js';
-import { CoreError } from '../errors.js';
+import { CoreError, StorageMismatchError } from '../errors.js';
 import type { StorageHooks } from '../fsutil.js';
 import { clusterIdFor, type MemberId, memberIdFor } from '../ids.js';
 import { IN_MEMORY_LOG, RaftLoop } from '../raft-loop.js';
@@ -40,6 +40,7 @@ import { NodeAuth } from './auth-apply.js';
 import { type Member, Membership } from './membership.js';
 import { encodeConfChangeContext, MembershipApplier } from './membership-apply.js';
 import { type NodeLogger, TsetcdNode } from './node.js';
+import type { NodeStorage, OpenedRaftLog, RaftLogStore } from './node-storage.js';
 import { NoPeersTransport, SnapshotFillingTransport } from './peer-transport.js';
 import { Proposer } from './proposer.js';
 import { ReadBarrier } from './read-barrier.js';
@@ -62,6 +63,8 @@ export interface NodeRuntime {
   readonly seed?: number;
   /** Fault-injection points of the durable raft log. */
   readonly storageHooks?: StorageHooks;
+  /** Keep the raft log and store here instead of in `dataDir` or memory (a simulated disk). */
+  readonly storage?: NodeStorage;
 }
 
 /** The data dir belongs to another member or cluster. */
@@ -99,8 +102,13 @@ export async function createNode(
     // 3.
     const dir = config.dataDir === undefined ? undefined : join(memberDir(config.dataDir), 'kv');
     const rand = runtime.seed === undefined ? undefined : seededRandom(runtime.seed);
+    const sim = runtime.storage;
+    if (sim !== undefined && dir !== undefined) {
+      throw new TypeError('createNode: runtime.storage and config.dataDir are mutually exclusive');
+    }
     const store = await MvccStore.open({
       ...(dir !== undefined ? { dir } : {}),
+      ...(sim !== undefined ? { backend: await sim.openBackend(), newBackend: () => sim.newBackend() } : {}),
       kv: { maxTxnOps: config.maxTxnOps },
       lease: { clock: () => clock.now(), ...(rand !== undefined ? { rand: leaseIds(rand) } : {}) },
     });
@@ -108,7 +116,7 @@ export async function createNode(
     const membership = await Membership.load(() => store.kv.backend);
 
     // 4.
-    const log = await openRaftLog(config, self.id, clusterId, runtime.storageHooks);
+    const log = await openRaftLog(config, self.id, clusterId, runtime);
     cleanup.push(log.close);
     const recoveredSnap = log.snapshot;
     let confState: ConfState = recoveredSnap?.metadata.confState ?? EMPTY_CONF_STATE;
@@ -129,7 +137,14 @@ export async function createNode(
         membershipApplier.connectAll();
       },
       logger,
+      storeLocation: dir ?? 'the store',
     });
+    if (store.kv.consistentIndex > log.lastIndex) {
+      throw new StorageMismatchError(
+        log.where,
+        `the raft log ends at index ${log.lastIndex} but the store has applied up to index ${store.kv.consistentIndex}: log records were lost (a truncated WAL)`,
+      );
+    }
 
     // 5.
     const raft = new RawNode({
@@ -301,9 +316,11 @@ function initialMembers(config: NodeConfig): Map<MemberId, Member> {
 
 interface OpenedLog {
   readonly storage: MemoryStorage;
-  readonly raftStorage: RaftStorage | undefined;
+  readonly raftStorage: RaftLogStore | undefined;
   readonly snapshot: Snapshot | undefined;
   readonly lastIndex: number;
+  /** The log's last file (or a description), for errors. */
+  readonly where: string;
   readonly close: () => Promise<void>;
 }
 
@@ -311,28 +328,32 @@ async function openRaftLog(
   config: NodeConfig,
   memberId: MemberId,
   clusterId: bigint,
-  hooks: StorageHooks | undefined,
+  runtime: NodeRuntime,
 ): Promise<OpenedLog> {
-  if (config.dataDir === undefined) {
+  const meta: WalMetadata = { memberId, clusterId };
+  let r: OpenedRaftLog;
+  if (runtime.storage !== undefined) r = await runtime.storage.openRaftLog(encodeValue(meta));
+  else if (config.dataDir !== undefined) {
+    r = await RaftStorage.open(config.dataDir, {
+      metadata: encodeValue(meta),
+      ...(runtime.storageHooks !== undefined ? { hooks: runtime.storageHooks } : {}),
+    });
+  } else {
     return {
       storage: new MemoryStorage(),
       raftStorage: undefined,
       snapshot: undefined,
       lastIndex: 0,
+      where: 'the in-memory raft log',
       close: async () => {},
     };
   }
-  const meta: WalMetadata = { memberId, clusterId };
-  const r = await RaftStorage.open(config.dataDir, {
-    metadata: encodeValue(meta),
-    ...(hooks !== undefined ? { hooks } : {}),
-  });
   if (r.metadata !== undefined && r.metadata.length > 0) {
     const stored = decodeValue(r.metadata) as Partial<WalMetadata>;
     if (stored.memberId !== undefined && stored.memberId !== memberId) {
       await r.raftStorage.close();
       throw new DataDirMismatchError(
-        `${config.dataDir} belongs to member ${stored.memberId.toString(16)}, not ${memberId.toString(16)}`,
+        `${config.dataDir ?? 'the raft log'} belongs to member ${stored.memberId.toString(16)}, not ${memberId.toString(16)}`,
       );
     }
   }
@@ -341,6 +362,10 @@ async function openRaftLog(
     raftStorage: r.raftStorage,
     snapshot: r.snapshot,
     lastIndex: r.lastIndex,
+    where:
+      r.raftStorage instanceof RaftStorage && config.dataDir !== undefined
+        ? join(memberDir(config.dataDir), 'wal', r.raftStorage.segmentNames().at(-1) ?? '')
+        : 'the raft log',
     close: () => r.raftStorage.close(),
   };
 }

@@ -20,7 +20,8 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { type MvccStore, snapshot as storeImage } from '@tsetcd/mvcc';
 import type { ConfState, Index, MemoryStorage, Message, Snapshot } from '@tsetcd/raft';
-import type { RaftStorage } from '../raft-storage.js';
+import { StorageMismatchError } from '../errors.js';
+import type { RaftLogStore } from './node-storage.js';
 
 /** What a raft snapshot's data holds. */
 interface SnapshotData {
@@ -38,7 +39,7 @@ export interface SnapshotterDeps {
   readonly store: MvccStore;
   readonly memoryStorage: MemoryStorage;
   /** Absent in in-memory mode. */
-  readonly raftStorage: RaftStorage | undefined;
+  readonly raftStorage: RaftLogStore | undefined;
   /** The ConfState after the last applied conf change. */
   readonly confState: () => ConfState;
   readonly snapshotCount: number;
@@ -46,6 +47,8 @@ export interface SnapshotterDeps {
   /** Called after the store was replaced by a received snapshot (reload the member list). */
   readonly onInstalled: () => Promise<void>;
   readonly logger: (level: 'info' | 'warn', message: string) => void;
+  /** Where the store lives, for errors ("<dataDir>/member/kv", or a description). */
+  readonly storeLocation: string;
 }
 
 /** Makes, sends and installs raft snapshots; see the file comment. */
@@ -135,7 +138,15 @@ export class Snapshotter {
    * received snapshot and installing it); if so, installs it now from the persisted snapshot.
    */
   async recover(snap: Snapshot | undefined): Promise<void> {
-    if (snap === undefined || snap.metadata.index <= this.deps.store.kv.consistentIndex) return;
+    const applied = this.deps.store.kv.consistentIndex;
+    if (snap === undefined || snap.metadata.index <= applied) return;
+    if (decodeSnapshotData(snap.data).image === undefined) {
+      // A snapshot this member made from its own store: the store had reached it, and lost it.
+      throw new StorageMismatchError(
+        this.deps.storeLocation,
+        `the store has applied up to index ${applied}, behind the snapshot at index ${snap.metadata.index} made from it: the store lost data`,
+      );
+    }
     await this.install(snap);
   }
 }

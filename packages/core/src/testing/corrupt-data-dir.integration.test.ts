@@ -19,7 +19,12 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CorruptDataDirError, hashKV } from '@tsetcd/mvcc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CorruptSnapshotError, CorruptWalError, DataDirLockedError } from '../errors.js';
+import {
+  CorruptSnapshotError,
+  CorruptWalError,
+  DataDirLockedError,
+  StorageMismatchError,
+} from '../errors.js';
 import { createNode } from '../node/create-node.js';
 import type { NodeLogger } from '../node/node.js';
 
@@ -180,6 +185,15 @@ describe('a corrupted data dir is refused at start-up, naming the file', () => {
     const after = await readFile(wal);
     expect(Buffer.compare(after.subarray(0, intact.length), intact)).toBe(0);
     expect(recordsEnd(after)).toBe(after.length);
+  });
+
+  it('a WAL truncated in the middle (records the store had applied are gone): StorageMismatchError', async () => {
+    const dir = await copy();
+    const wal = await fileIn(dir, 'wal', /\.wal$/);
+    const offsets = recordOffsets(await readFile(wal));
+    // Cut inside a record half-way: it looks like a torn tail, but the store applied past it.
+    await truncate(wal, offsets[Math.floor(offsets.length / 2)]! + 5);
+    await expectRefused(dir, StorageMismatchError, wal);
   });
 
   it('a bit flipped in the newest snapshot file: CorruptSnapshotError', async () => {

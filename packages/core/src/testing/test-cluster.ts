@@ -11,17 +11,25 @@
  * - with a clock you pass (`clock: systemClock`, or the system clock under vitest's fake timers):
  *   the network delivers by itself ('auto' mode) and timers are the clock's.
  *
- * Members can be partitioned, isolated, healed, crashed and restarted (restart needs `dataDir`:
- * an in-memory member has nothing to restart from).
+ * Members can be partitioned, isolated, healed, crashed and restarted (restart needs `dataDir`
+ * or `disk: 'simulated'`: an in-memory member has nothing to restart from).
+ *
+ * In deterministic mode each member runs on its own MemberClock over the virtual clock, so a test
+ * can pause a member (a GC stall), jump its clock, or let clocks drift (`clockDrift`). With
+ * `disk: 'simulated'` each member keeps its raft log and store on a SimDisk: a crash loses what was
+ * not fsynced (and can tear the WAL's tail), all in virtual time and fully replayable.
  */
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MemoryNetwork } from '@tsetcd/transport';
+import { type RandomSource, seededRandom } from '@tsetcd/raft';
+import { MemoryNetwork, type TransportHandler } from '@tsetcd/transport';
 import { type Clock, ManualClock } from '../clock.js';
 import type { NodeConfigInput } from '../config.js';
 import { createNode } from '../node/create-node.js';
 import type { NodeLogger, TsetcdNode } from '../node/node.js';
+import { MemberClock } from './member-clock.js';
+import { type CrashReport, SimDisk } from './sim-disk.js';
 
 /** Options of createTestCluster. */
 export interface TestClusterOptions {
@@ -37,6 +45,12 @@ export interface TestClusterOptions {
   readonly config?: Omit<NodeConfigInput, 'name' | 'peers' | 'dataDir'>;
   /** Default: silent. */
   readonly logger?: NodeLogger;
+  /** 'simulated': members keep their data on a SimDisk (deterministic mode only). */
+  readonly disk?: 'simulated';
+  /** Largest relative drift of a member's clock (0.02: rates 0.98–1.02); default 0. */
+  readonly clockDrift?: number;
+  /** fsync latency range of simulated disks, ms (default 1–4). */
+  readonly fsyncMs?: readonly [number, number];
 }
 
 /** Heartbeat of test members, ms: elections take a few hundred ms of (virtual) time. */
@@ -54,6 +68,14 @@ export class TestCluster implements AsyncDisposable {
   /** Indexes of the initial members (restarted as 'new'; added ones restart as 'existing'). */
   private readonly started = new Set<number>();
   private closed = false;
+  /** Per member (deterministic mode): its clock, which outlives its incarnations. */
+  private readonly clocks: MemberClock[] = [];
+  /** Per member with `disk: 'simulated'`. */
+  readonly disks: SimDisk[] = [];
+  /** Messages to a paused member, delivered when it resumes. */
+  private readonly held: (() => void)[][] = [];
+  private readonly resumeWaiters: (() => void)[][] = [];
+  private readonly rand: RandomSource;
 
   private constructor(
     readonly network: MemoryNetwork,
@@ -63,6 +85,13 @@ export class TestCluster implements AsyncDisposable {
   ) {
     this.names = [...names];
     this.members = names.map(() => undefined);
+    this.rand = seededRandom(((opts.seed ?? 1) * 7919) | 0);
+    if (opts.disk !== undefined && opts.clock !== undefined) {
+      throw new TypeError('test cluster: a simulated disk needs deterministic mode (no clock option)');
+    }
+    if (opts.disk !== undefined && opts.dataDir !== undefined) {
+      throw new TypeError('test cluster: disk and dataDir are mutually exclusive');
+    }
   }
 
   /** Starts every member and (in deterministic mode) the event loop that drives them. */
@@ -143,20 +172,68 @@ export class TestCluster implements AsyncDisposable {
     this.network.heal();
   }
 
-  /** Stops member `i` abruptly: its messages in flight are lost; its data dir (if any) stays. */
-  async crash(i: number): Promise<void> {
+  /**
+   * Stops member `i` abruptly: its messages in flight are lost; its data dir (if any) stays. On a
+   * simulated disk the member is killed at once, losing what was not fsynced (`tear`: the WAL's
+   * last record may be left half written); the report says what the crash took.
+   */
+  async crash(i: number, opts: { readonly tear?: boolean } = {}): Promise<CrashReport | undefined> {
     const m = this.node(i);
     this.members[i] = undefined;
     this.network.crash(m.id);
-    await m.close();
+    this.held[i] = [];
+    this.wakeWaiters(i);
+    const disk = this.disks[i];
+    if (disk === undefined) {
+      await m.close();
+      return undefined;
+    }
+    this.clocks[i]?.reset();
+    const report = disk.crash(opts);
+    await m.kill();
+    return report;
   }
 
-  /** Starts a crashed member again from its data dir. */
+  /** The clock member `i` runs on (deterministic mode). */
+  memberClock(i: number): MemberClock {
+    const c = this.clocks[i];
+    if (c === undefined)
+      throw new Error(`test cluster: member ${i} has no member clock (not deterministic mode)`);
+    return c;
+  }
+
+  /**
+   * Freezes member `i` for `ms` of virtual time, as a GC pause or a stalled event loop would:
+   * no timer of it runs and no message reaches it until then; afterwards everything due runs.
+   */
+  pause(i: number, ms: number): void {
+    const clock = this.memberClock(i);
+    if (clock.isPaused) return;
+    clock.pause();
+    this.clock.setTimeout(() => this.resume(i), ms);
+  }
+
+  /** Whether member `i` is frozen by `pause`. */
+  isPaused(i: number): boolean {
+    return this.clocks[i]?.isPaused ?? false;
+  }
+
+  /** Resolves when member `i` is not paused (at once if it is not). */
+  whenResumed(i: number): Promise<void> {
+    if (!this.isPaused(i)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.resumeWaiters[i] ?? [];
+      waiters.push(resolve);
+      this.resumeWaiters[i] = waiters;
+    });
+  }
+
+  /** Starts a crashed member again from its data dir or simulated disk. */
   async restart(i: number): Promise<TsetcdNode> {
     if (this.members[i] !== undefined) throw new Error(`test cluster: member ${i} is running`);
-    if (this.opts.dataDir === undefined) {
+    if (this.opts.dataDir === undefined && this.disks[i] === undefined) {
       throw new Error(
-        'test cluster: restart needs dataDir (an in-memory member has nothing to restart from)',
+        'test cluster: restart needs dataDir or a simulated disk (an in-memory member has nothing to restart from)',
       );
     }
     return this.start(i, this.started.has(i) ? 'new' : 'existing');
@@ -179,12 +256,14 @@ export class TestCluster implements AsyncDisposable {
 
   /** Stops every member and the driver. */
   async close(): Promise<void> {
-    this.closed = true;
+    // Members first: on simulated disks their last flushes take virtual time, which the driver moves.
     for (let i = 0; i < this.members.length; i++) {
       const m = this.members[i];
       this.members[i] = undefined;
+      if (this.isPaused(i)) this.resume(i);
       await m?.close();
     }
+    this.closed = true;
     await this.driving;
     await this.network.close();
   }
@@ -199,6 +278,65 @@ export class TestCluster implements AsyncDisposable {
     throw new Error(`test cluster: member ${i} is not running`);
   }
 
+  private resume(i: number): void {
+    const clock = this.clocks[i];
+    if (clock === undefined || !clock.isPaused) return;
+    clock.resume();
+    const held = this.held[i] ?? [];
+    this.held[i] = [];
+    for (const deliver of held) deliver();
+    this.wakeWaiters(i);
+  }
+
+  private wakeWaiters(i: number): void {
+    const waiters = this.resumeWaiters[i] ?? [];
+    this.resumeWaiters[i] = [];
+    for (const w of waiters) w();
+  }
+
+  /** Member `i`'s transport handler, holding what arrives while the member is paused. */
+  private pausable(i: number, h: TransportHandler): TransportHandler {
+    const hold = (deliver: () => void) => {
+      if (!this.isPaused(i)) return deliver();
+      const held = this.held[i] ?? [];
+      held.push(deliver);
+      this.held[i] = held;
+    };
+    return {
+      onMessage: (m) => hold(() => h.onMessage(m)),
+      onUnreachable: (p) => hold(() => h.onUnreachable(p)),
+      onSnapshotStatus: (p, st) => hold(() => h.onSnapshotStatus(p, st)),
+    };
+  }
+
+  /** Member `i`'s clock, made on first use (deterministic mode) with its drift. */
+  private clockFor(i: number): Clock {
+    if (!(this.clock instanceof ManualClock) || this.opts.clock !== undefined) return this.clock;
+    let c = this.clocks[i];
+    if (c === undefined) {
+      const drift = this.opts.clockDrift ?? 0;
+      const rate = drift === 0 ? 1 : 1 - drift + (2 * drift * this.rand(1_000_001)) / 1_000_000;
+      c = new MemberClock(this.clock, rate);
+      this.clocks[i] = c;
+    }
+    return c;
+  }
+
+  private diskFor(i: number, clock: Clock): SimDisk | undefined {
+    if (this.opts.disk !== 'simulated') return undefined;
+    let d = this.disks[i];
+    if (d === undefined) {
+      const seed = ((this.opts.seed ?? 1) * 31 + i * 7 + 3) | 0;
+      d = new SimDisk({
+        clock,
+        rand: seededRandom(seed),
+        ...(this.opts.fsyncMs ? { fsyncMs: this.opts.fsyncMs } : {}),
+      });
+      this.disks[i] = d;
+    }
+    return d;
+  }
+
   private async start(i: number, state: 'new' | 'existing'): Promise<TsetcdNode> {
     const name = this.names[i]!;
     const peers = Object.fromEntries(this.names.map((n) => [n, `mem://${n}`]));
@@ -207,6 +345,9 @@ export class TestCluster implements AsyncDisposable {
       dataDir = join(this.opts.dataDir, name);
       await mkdir(dataDir, { recursive: true });
     }
+    const clock = this.clockFor(i);
+    const disk = this.diskFor(i, clock);
+    const incarnation = disk?.stats.crashes ?? 0;
     const node = await createNode(
       {
         heartbeatMs: TEST_HEARTBEAT_MS,
@@ -218,10 +359,11 @@ export class TestCluster implements AsyncDisposable {
         ...(dataDir !== undefined ? { dataDir } : {}),
       },
       {
-        clock: this.clock,
-        seed: (this.opts.seed ?? 1) * 1000 + i,
-        transport: (id, handler) => this.network.join(id, handler),
+        clock,
+        seed: (this.opts.seed ?? 1) * 1000 + i + 100 * incarnation,
+        transport: (id, handler) => this.network.join(id, this.pausable(i, handler)),
         logger: this.opts.logger ?? (() => undefined),
+        ...(disk !== undefined ? { storage: disk } : {}),
       },
     );
     this.members[i] = node;
@@ -242,7 +384,7 @@ export class TestCluster implements AsyncDisposable {
       if (net.advance(0) > 0) continue;
       // Time stands still while a member waits on real I/O (with dataDir), as it would not on a
       // real machine where the fsync takes milliseconds and the clock only as many.
-      if (this.running().some((m) => m.busy)) continue;
+      if (this.opts.dataDir !== undefined && this.running().some((m) => m.busy)) continue;
       const nextMsg = net.pending().reduce((min, m) => Math.min(min, m.dueAt), Number.POSITIVE_INFINITY);
       const nextTimer = clock.nextDue() ?? Number.POSITIVE_INFINITY;
       const next = Math.min(nextMsg - net.now + clock.now(), nextTimer);
