@@ -9,22 +9,24 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '@tsetcd/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasEtcdctl } from './test/harness.js';
-
-const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-
-/** Fast timers so elections take well under a second on loopback. */
-const TIMING = ['--heartbeat-interval=50', '--election-timeout=500'];
-/** How long to poll for a condition before failing: generous, the machine may be busy. */
-const DEADLINE_MS = 20_000;
+import {
+  memberFlags as flags,
+  initialCluster,
+  kill9,
+  killAll,
+  MAIN,
+  type Member,
+  newMember as newMemberIn,
+  startCluster as startClusterIn,
+  startMember,
+  until,
+} from './test/process-cluster.js';
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -33,108 +35,16 @@ beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run tsc -b first`);
   dir = await mkdtemp(join(tmpdir(), 'tsetcd-cluster-'));
 });
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode !== null || c.signalCode !== null) continue;
-    const exited = once(c, 'exit');
-    c.kill('SIGKILL');
-    await exited;
-  }
-});
+afterEach(() => killAll(children));
 afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-/** A member's fixed identity: name, ports and data dir; `child` while a process runs it. */
-interface Member {
-  readonly name: string;
-  readonly client: string;
-  readonly peer: string;
-  readonly dataDir: string;
-  child?: ChildProcess;
-  log: string;
-}
-
-async function newMember(name: string, prefix: string): Promise<Member> {
-  const [client, peer] = [await freePort(), await freePort()];
-  return {
-    name,
-    client: `127.0.0.1:${client}`,
-    peer: `http://127.0.0.1:${peer}`,
-    dataDir: join(dir, `${prefix}-${name}.etcd`),
-    log: '',
-  };
-}
-
-const initialCluster = (ms: readonly Member[]) => ms.map((m) => `${m.name}=${m.peer}`).join(',');
+const newMember = (name: string, prefix: string) => newMemberIn(dir, name, prefix);
+const start = (m: Member, args: readonly string[]) => startMember(m, args, children);
+const startCluster = (prefix: string, token = `${prefix}-token`) =>
+  startClusterIn(dir, children, prefix, token);
 const endpoints = (ms: readonly Member[]) => `--endpoints=${ms.map((m) => m.client).join(',')}`;
-
-/** etcd's member flags; the cluster flags only matter on the first start of a data dir. */
-function flags(m: Member, cluster: string, state: 'new' | 'existing', token: string): string[] {
-  return [
-    `--name=${m.name}`,
-    `--data-dir=${m.dataDir}`,
-    `--listen-client-urls=http://${m.client}`,
-    `--advertise-client-urls=http://${m.client}`,
-    `--listen-peer-urls=${m.peer}`,
-    `--initial-advertise-peer-urls=${m.peer}`,
-    `--initial-cluster=${cluster}`,
-    `--initial-cluster-state=${state}`,
-    `--initial-cluster-token=${token}`,
-    ...TIMING,
-  ];
-}
-
-/** Spawns `tsetcd`; resolves once it logs that it is ready to serve clients (it has a leader). */
-async function start(m: Member, args: readonly string[]): Promise<void> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  m.child = child;
-  m.log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${m.name} not ready after ${DEADLINE_MS} ms:\n${m.log}`)),
-      DEADLINE_MS,
-    );
-    child.stderr!.on('data', (d: Buffer) => {
-      m.log += d.toString();
-      if (m.log.includes('ready to serve client requests')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${m.name} exited ${code ?? signal}:\n${m.log}`));
-    });
-  });
-}
-
-/**
- * Starts a new 3-member cluster (members start concurrently: each waits for a quorum). A port
- * freePort() handed out may be taken by another process before the member binds it: then the
- * attempt is dropped and made again on new ports.
- */
-async function startCluster(prefix: string, token = `${prefix}-token`): Promise<Member[]> {
-  for (let attempt = 1; ; attempt++) {
-    const p = `${prefix}${attempt}`;
-    const ms = [await newMember('n1', p), await newMember('n2', p), await newMember('n3', p)];
-    const cluster = initialCluster(ms);
-    const started = await Promise.allSettled(ms.map((m) => start(m, flags(m, cluster, 'new', token))));
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed === undefined) return ms;
-    const err = (failed as PromiseRejectedResult).reason as Error;
-    if (attempt === 3 || !err.message.includes('EADDRINUSE')) throw err;
-    for (const m of ms) if (m.child?.exitCode === null && m.child.signalCode === null) await kill9(m);
-  }
-}
-
-async function kill9(m: Member): Promise<void> {
-  const child = m.child!;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 interface Run {
   readonly stdout: string;
@@ -169,22 +79,6 @@ async function ok(...args: string[]): Promise<string> {
   const r = await etcdctl(...args);
   if (r.code !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
-}
-
-/** Polls `probe` until it returns a value other than undefined; throws its last error at the deadline. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + DEADLINE_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`${what}: not after ${DEADLINE_MS} ms (${String(last)})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** One line of `endpoint status` (simple output): member IDs in hex, as etcdctl prints them. */
