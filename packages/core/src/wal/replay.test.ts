@@ -34,6 +34,19 @@ describe('replay', () => {
     expect(positions(replay(records, { index: 2, term: 5 }).entries)).toEqual(['3@5']);
   });
 
+  it('restarts after a snapshot from the leader followed by a local snapshot (found by the simulator)', () => {
+    // Entries 1–3, then the leader sent a snapshot at 6 (the log jumps), then entries 7–9 and a
+    // local snapshot at 8. Restoring from 8 must not see 7 as following 3.
+    const records = [
+      state(ent(1, 1), ent(2, 1), ent(3, 1)),
+      marker(6, 2),
+      state(ent(7, 2), ent(8, 2), ent(9, 2)),
+      marker(8, 2),
+      state(ent(10, 2)),
+    ];
+    expect(positions(replay(records, { index: 8, term: 2 }).entries)).toEqual(['9@2', '10@2']);
+  });
+
   it('keeps the last hard state and the newest marker', () => {
     const hs = (term: number) => ({ term: term as Term, vote: 1n, commit: 0 as Index });
     const records: WalRecord[] = [

@@ -2,11 +2,13 @@
  * Replay: turns the WAL's records into the log a restarted node resumes from (etcd's
  * `wal.ReadAll`). Semantics, in record order:
  *   1. An entry at index i replaces every entry from i on (a new leader truncated our tail).
- *   2. The marker of the snapshot being restored from, at (S, T): if the log holds entry S with
- *      term T, entries up to S are dropped and the rest kept (a local snapshot); otherwise the
- *      whole log is dropped (a snapshot received from the leader replaces it). Raft §7.
+ *   2. A snapshot marker at (S, T): if the log holds entry S with term T, entries up to S are
+ *      dropped and the rest kept (a local snapshot); otherwise the whole log is dropped (a
+ *      snapshot received from the leader replaced it). Raft §7. This holds for every marker, not
+ *      only the one being restored from: a follower that received a snapshot and later made its
+ *      own has both, and the log between them starts at the received one.
  *   3. The last hard state wins.
- * Markers of other snapshots are ignored. Pure. No I/O.
+ * Pure. No I/O.
  */
 
 import { EMPTY_HARD_STATE, type Entry, type HardState } from '@tsetcd/raft';
@@ -38,8 +40,12 @@ export function replay(records: readonly WalRecord[], snap: { index: number; ter
   let hardState = EMPTY_HARD_STATE;
   for (const r of records) {
     if (r.type === 'snapshot') {
-      if (r.index !== snap.index || r.term !== snap.term) continue;
       const k = r.index - (base?.index ?? 0) - 1;
+      // An older snapshot's marker still says what happened to the log then: a snapshot received
+      // from the leader replaced it (the entries after it follow the snapshot, not the old log).
+      // One before everything kept says nothing any more.
+      const chosen = r.index === snap.index && r.term === snap.term;
+      if (!chosen && k < -1) continue;
       // An unknown base term (released segments) is trusted, as etcd's ReadAll trusts every entry.
       const baseMatches = base !== undefined && (base.term === r.term || base.term === -1);
       const matches = base !== undefined && (k === -1 ? baseMatches : ents[k]?.term === r.term);
