@@ -23,6 +23,8 @@ export const Bucket = {
   auth: 0x05,
   /** the host's cluster membership: replicated with the store, unread by mvcc. */
   members: 0x06,
+  /** the host's last applied request per proposer (duplicate proposals): replicated, unread by mvcc. */
+  requests: 0x07,
 } as const;
 
 /** The backend key of a revision in the key bucket. */

@@ -16,6 +16,7 @@
 
 import type { MvccStore } from '@tsetcd/mvcc';
 import type { Entry } from '@tsetcd/raft';
+import { AppliedRequests } from './applied-requests.js';
 import type { Membership } from './membership.js';
 import { decodeRequest, type ReplicatedRequest, type RequestEnvelope } from './request.js';
 import type { ApplyResult, ProposalWaits } from './wait.js';
@@ -47,6 +48,8 @@ export class Applier {
     private readonly waits: ProposalWaits,
     private readonly hooks: ApplierHooks = {},
     private auth?: AuthApply,
+    /** Skips duplicated proposals; see applied-requests.ts. */
+    readonly requests: AppliedRequests = new AppliedRequests(() => store.kv.backend),
   ) {}
 
   /** Installs the auth applier (done once at start-up). */
@@ -74,6 +77,8 @@ export class Applier {
     } catch {
       return; // malformed: nothing changes anywhere; nobody can be waiting for an ID we cannot read
     }
+    // A duplicate changes nothing; its first copy already answered the caller.
+    if (!this.requests.admit(env.id)) return;
     this.appliedRequests++;
     let result: ApplyResult;
     try {

@@ -35,6 +35,7 @@ import type { StorageHooks } from '../fsutil.js';
 import { clusterIdFor, type MemberId, memberIdFor } from '../ids.js';
 import { IN_MEMORY_LOG, RaftLoop } from '../raft-loop.js';
 import { memberDir, RaftStorage } from '../raft-storage.js';
+import { AppliedRequests, requestPrefix } from './applied-requests.js';
 import { Applier } from './applier.js';
 import { NodeAuth } from './auth-apply.js';
 import { type Member, Membership } from './membership.js';
@@ -114,6 +115,7 @@ export async function createNode(
     });
     cleanup.push(() => store.close());
     const membership = await Membership.load(() => store.kv.backend);
+    const requests = new AppliedRequests(() => store.kv.backend);
 
     // 4.
     const log = await openRaftLog(config, self.id, clusterId, runtime);
@@ -132,6 +134,7 @@ export async function createNode(
       snapshotCount: config.snapshotCount,
       catchUpEntries: config.snapshotCatchUpEntries,
       onInstalled: async () => {
+        requests.reload();
         await membership.reload();
         await authRef?.reload();
         membershipApplier.connectAll();
@@ -201,10 +204,17 @@ export async function createNode(
     await snapshotter.recover(recoveredSnap);
     const auth = await NodeAuth.open(store, clock);
     authRef = auth;
-    const applier = new Applier(store, membership, waits, {
-      onAlarm: (action, memberId, alarm) => node?.emit('alarm', { action, memberId, alarm }),
-      onCompactionError: (err) => logger('warn', `compaction: ${(err as Error).message}`),
-    });
+    const applier = new Applier(
+      store,
+      membership,
+      waits,
+      {
+        onAlarm: (action, memberId, alarm) => node?.emit('alarm', { action, memberId, alarm }),
+        onCompactionError: (err) => logger('warn', `compaction: ${(err as Error).message}`),
+      },
+      undefined,
+      requests,
+    );
     applier.setAuth(auth);
     const proposer = new Proposer(
       {
@@ -220,7 +230,7 @@ export async function createNode(
         hasLeader: () => raft.lead !== 0n,
       },
       waits,
-      new RequestIdGenerator(self.id, Date.now()),
+      new RequestIdGenerator(self.id, Date.now(), requests.last(requestPrefix(self.id, false))),
       clock,
       { maxRequestBytes: config.maxRequestBytes, timeoutMs: config.requestTimeoutMs },
       config.heartbeatMs,

@@ -224,11 +224,16 @@ export function decodeRequest(data: Uint8Array): RequestEnvelope {
 export class RequestIdGenerator {
   private next: bigint;
 
-  /** `memberId`'s low 16 bits prefix every ID; the counter starts from `nowMs` so a restart does not reuse IDs. */
-  constructor(memberId: bigint, nowMs: number) {
+  /**
+   * `memberId`'s low 16 bits prefix every ID; the counter starts from `nowMs`, and above
+   * `appliedCounter` (the highest of this member's requests already applied), so neither a
+   * restart nor a clock set back makes an ID the applier would take for a duplicate.
+   */
+  constructor(memberId: bigint, nowMs: number, appliedCounter = 0n) {
     const prefix = (memberId & 0xffffn) << 48n;
-    const suffix = (BigInt(Math.floor(nowMs)) & 0xffffffffffn) << 8n;
-    this.next = prefix | suffix;
+    let suffix = (BigInt(Math.floor(nowMs)) & 0xffffffffffn) << 8n;
+    if (suffix <= appliedCounter) suffix = appliedCounter + 1n;
+    this.next = prefix | (suffix & 0xffffffffffffn);
   }
 
   /** A fresh ID. */
