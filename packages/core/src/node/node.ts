@@ -361,7 +361,9 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
         void this.close();
       });
     }
-    void this.afterApply(entry.index);
+    // Not awaited by the raft loop: a failure here (a snapshot that cannot be saved) must still
+    // stop the member, never surface as an unhandled rejection that ends the process.
+    this.afterApply(entry.index).catch((err: unknown) => this.onFatal(err));
   }
 
   /** @internal Leader or role changed. */

@@ -73,8 +73,11 @@ export class Snapshotter {
   /** Steps 1–3 of "making one". */
   async create(applied: number): Promise<void> {
     const { store, memoryStorage, raftStorage } = this.deps;
+    // A snapshot from the leader may have been installed meanwhile, past `applied`.
+    this.snapshotIndex = Math.max(this.snapshotIndex, memoryStorage.snapshot().metadata.index);
     if (applied <= this.snapshotIndex) return;
     await store.commit();
+    if (applied <= memoryStorage.snapshot().metadata.index) return;
     const data = encoder.encode({ v: 1 } satisfies SnapshotData).slice();
     const snap = memoryStorage.createSnapshot(applied as Index, this.deps.confState(), data);
     this.snapshotIndex = applied;
