@@ -56,6 +56,16 @@ describe('linearizable histories pass', () => {
     expect(checkLinearizability(h).result).toBe('ok');
   });
 
+  it('an unanswered lease revoke whose only trace is the keys it deleted (found by the crash test)', () => {
+    const h: Operation[] = [
+      op(1, 0, 1, { type: 'leaseGrant', id: 5n, ttl: 60 }, { type: 'leaseGrant', revision: 1, id: 5n }),
+      op(1, 2, 3, { type: 'put', key: 'a/l', value: 'x', lease: 5n }, { type: 'put', revision: 2 }),
+      { client: 1, input: { type: 'leaseRevoke', id: 5n }, call: 4 },
+      op(2, 10, 11, { type: 'get', key: 'a', prefix: true }, { type: 'get', revision: 3, kvs: [] }),
+    ];
+    expect(checkLinearizability(h).result).toBe('ok');
+  });
+
   it('overlapping ops ordered by their revisions, not by their calls', () => {
     const h = [
       op(1, 0, 10, { type: 'put', key: 'a', value: 'x' }, { type: 'put', revision: 3 }),
