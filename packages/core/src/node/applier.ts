@@ -64,13 +64,13 @@ export class Applier {
     let last = 0;
     for (const e of entries) {
       if (e.type !== 'EntryNormal' || e.index <= held) continue;
-      if (e.data.length > 0) this.applyData(e.data, e.index);
+      if (e.data.length > 0) this.applyData(e.data, e.index, e.term);
       last = e.index;
     }
     if (last > 0) kv.setConsistentIndex(last);
   }
 
-  private applyData(data: Uint8Array, index: number): void {
+  private applyData(data: Uint8Array, index: number, term: number): void {
     let env: RequestEnvelope;
     try {
       env = decodeRequest(data);
@@ -83,14 +83,14 @@ export class Applier {
     let result: ApplyResult;
     try {
       this.auth?.check(env);
-      result = { ok: true, value: this.applyRequest(env, index) };
+      result = { ok: true, value: this.applyRequest(env, index, term) };
     } catch (error) {
       result = { ok: false, error };
     }
     if (env.id !== 0n) this.waits.trigger(env.id, result);
   }
 
-  private applyRequest(env: RequestEnvelope, index: number): unknown {
+  private applyRequest(env: RequestEnvelope, index: number, term: number): unknown {
     const req: ReplicatedRequest = env.req;
     const s = this.store;
     switch (req.op) {
@@ -110,6 +110,11 @@ export class Applier {
         return { header: { revision: s.revision }, id: g.id, ttl: g.ttl };
       }
       case 'leaseRevoke':
+        // An expiry decided by a leader of an older term, committed by a newer leader (it was
+        // forwarded after its proposer was deposed): stale, the lease's keep-alives may have
+        // gone to the new leader. The new leader expires the lease itself if it really expired.
+        if (req.expiredInTerm !== undefined && req.expiredInTerm !== term)
+          return { header: { revision: s.revision } };
         return { header: { revision: s.lessor.revoke(req.id) } };
       case 'leaseRenew':
         return { header: { revision: s.revision }, id: req.id, ttl: s.lessor.observeRenew(req.id) };

@@ -435,10 +435,15 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     // A member added to a running cluster may learn the leader before it has applied its own
     // addition: keep trying to publish until its entry carries its name and client URLs.
     if (this.leader !== NONE) this.publish();
-    if (store.lessor.isPrimary && now - this.lastLeaseCheck >= LEASE_EXPIRY_CHECK_MS) {
+    // Raft's own view, not the lessor's: the lessor is demoted only when the leader change is
+    // handled, and a member that just learned of a newer leader (after a pause, say) must not
+    // decide expiries on its stale clock in the meantime.
+    const leading = this.parts.raft.lead === this.id;
+    if (leading && store.lessor.isPrimary && now - this.lastLeaseCheck >= LEASE_EXPIRY_CHECK_MS) {
       this.lastLeaseCheck = now;
+      const term = this.parts.raft.term;
       for (const id of store.lessor.expired()) {
-        this.propose({ op: 'leaseRevoke', id }).catch(() => undefined);
+        this.propose({ op: 'leaseRevoke', id, expiredInTerm: term }).catch(() => undefined);
       }
     }
     const wake = this.compactor?.nextWakeMs();

@@ -37,7 +37,16 @@ export type ReplicatedRequest =
   | { readonly op: 'txn'; readonly txn: TxnRequest }
   | { readonly op: 'compaction'; readonly compaction: CompactionRequest }
   | { readonly op: 'leaseGrant'; readonly id: LeaseId; readonly ttl: number }
-  | { readonly op: 'leaseRevoke'; readonly id: LeaseId }
+  | {
+      readonly op: 'leaseRevoke';
+      readonly id: LeaseId;
+      /**
+       * Set when the leader revokes an expired lease: the term it was leader in. Applied only
+       * from an entry of that term, so a deposed leader whose (paused, skewed) clock says the
+       * lease expired cannot revoke it through the new leader; see Applier.
+       */
+      readonly expiredInTerm?: number;
+    }
   | { readonly op: 'leaseRenew'; readonly id: LeaseId }
   | {
       readonly op: 'alarm';
