@@ -48,13 +48,16 @@ export async function injectFaults(ctx: SimContext, counts: FaultCounts): Promis
   const c = ctx.cluster;
   const restarts: Promise<void>[] = [];
   let learner: number | undefined;
-  const count = (k: FaultKind) => {
+  const count = (k: FaultKind, detail = '') => {
     counts[k]++;
+    ctx.trace(
+      `${c.clock.now().toFixed(1)} ms: ${k}${detail} (leader ${c.leader()?.parts.config.name ?? 'none'})`,
+    );
   };
   const running = () => ctx.initial.filter((i) => c.members[i] !== undefined);
   const crashAndRestart = async (i: number, downMs: number) => {
     const tear = ctx.rand(2) === 0;
-    if (tear) count('torn-write');
+    if (tear) count('torn-write', ` n${i + 1}`);
     await c.crash(i, { tear });
     restarts.push(
       (async () => {
@@ -97,7 +100,7 @@ export async function injectFaults(ctx: SimContext, counts: FaultCounts): Promis
       switch (kind) {
         case 'isolate-leader':
           if (li === undefined) break;
-          count(kind);
+          count(kind, ` n${li + 1}`);
           c.isolate(li);
           await sleep(ctx, hold);
           c.heal();
@@ -145,27 +148,33 @@ export async function injectFaults(ctx: SimContext, counts: FaultCounts): Promis
           await sleep(ctx, hold);
           c.network.clearLinkFaults();
           break;
-        case 'crash':
+        case 'crash': {
           if (up.length === 0) break;
-          count(kind);
-          await crashAndRestart(pick(ctx, up), 50 + ctx.rand(2_000));
+          const v = pick(ctx, up);
+          count(kind, ` n${v + 1}`);
+          await crashAndRestart(v, 50 + ctx.rand(2_000));
           break;
+        }
         case 'crash-leader':
           if (li === undefined || !ctx.initial.includes(li)) break;
-          count(kind);
+          count(kind, ` n${li + 1}`);
           await crashAndRestart(li, 50 + ctx.rand(1_500));
           break;
-        case 'pause':
+        case 'pause': {
           if (up.length === 0) break;
-          count(kind);
-          c.pause(pick(ctx, up), 100 + ctx.rand(2_000));
+          const p = pick(ctx, up);
+          const ms = 100 + ctx.rand(2_000);
+          count(kind, ` n${p + 1} for ${ms} ms`);
+          c.pause(p, ms);
           break;
+        }
         case 'clock-jump': {
           if (up.length === 0) break;
-          count(kind);
           const ms = 100 + ctx.rand(900);
+          const j = pick(ctx, up);
+          count(kind, ` n${j + 1} +${ms} ms`);
           ctx.clockJumps.push({ at: c.clock.now(), ms });
-          c.memberClock(pick(ctx, up)).jump(ms);
+          c.memberClock(j).jump(ms);
           break;
         }
         case 'move-leader': {

@@ -37,6 +37,8 @@ export interface SimulationOptions {
   readonly clientsPerMember?: number;
   /** Time budget of the linearizability check, ms (default 20,000). */
   readonly checkTimeoutMs?: number;
+  /** Receives a line per fault injected (with the virtual time): replaying a failing seed. */
+  readonly trace?: (line: string) => void;
 }
 
 /** What one run did and found. */
@@ -80,6 +82,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     clockJumps: [],
     done: false,
     violations: [],
+    trace: opts.trace ?? (() => {}),
   };
   const faults = noFaults();
   const stats: WorkloadStats = { operations: 0, serializableReads: 0, keepAlives: 0, leaseExpiries: 0 };

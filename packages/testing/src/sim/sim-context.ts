@@ -30,6 +30,8 @@ export interface SimContext {
   done: boolean;
   /** Problems found while running (the checks at the end add theirs). */
   readonly violations: string[];
+  /** Where the run narrates its faults (SimulationOptions.trace), for replaying a failing seed. */
+  readonly trace: (line: string) => void;
 }
 
 /** Waits `ms` of virtual time. */

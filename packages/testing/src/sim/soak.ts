@@ -4,7 +4,7 @@
  * with its violations and replays exactly with `--from <seed> --runs 1`.
  *
  *   node packages/testing/dist/sim/soak.js [--runs N] [--minutes M] [--from SEED] [--nodes 3|5]
- *                                          [--ops N] [--json]
+ *                                          [--ops N] [--json] [--trace]
  * Exit status 1 if any run found a violation.
  */
 
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
       nodes: { type: 'string', default: '3' },
       ops: { type: 'string', default: '1000' },
       json: { type: 'boolean', default: false },
+      trace: { type: 'boolean', default: false },
     },
   });
   const runs = values.runs === undefined ? Number.POSITIVE_INFINITY : Number(values.runs);
@@ -89,7 +90,12 @@ async function main(): Promise<void> {
     unhandled.push(`unhandled rejection: ${(err as Error)?.stack ?? err}`),
   );
   for (let seed = Number(values.from); summary.runs < runs && performance.now() < until; seed++) {
-    const run = await runSimulation({ seed, nodes: Number(values.nodes), operations: Number(values.ops) });
+    const run = await runSimulation({
+      seed,
+      nodes: Number(values.nodes),
+      operations: Number(values.ops),
+      ...(values.trace ? { trace: (line: string) => console.log(`  ${line}`) } : {}),
+    });
     const r = { ...run, violations: [...run.violations, ...unhandled.splice(0)] };
     addRun(summary, r);
     if (values.json) console.log(JSON.stringify(r));
