@@ -343,6 +343,9 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
 
   /** @internal Applies committed normal entries; see Applier. */
   async onApply(entries: readonly Entry[]): Promise<void> {
+    // A snapshot image for a follower is being made: it must hold exactly its index's state.
+    const building = this.parts.snapshotter.building;
+    if (building !== undefined) await building;
     this.parts.applier.applyEntries(entries);
     const last = entries[entries.length - 1];
     if (last !== undefined) await this.afterApply(last.index);

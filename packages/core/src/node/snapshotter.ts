@@ -19,7 +19,7 @@
 
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { type MvccStore, snapshot as storeImage } from '@tsetcd/mvcc';
-import type { ConfState, Index, MemoryStorage, Message, Snapshot } from '@tsetcd/raft';
+import type { ConfState, Index, MemoryStorage, Message, Snapshot, Term } from '@tsetcd/raft';
 import { StorageMismatchError } from '../errors.js';
 import type { RaftLogStore } from './node-storage.js';
 
@@ -54,6 +54,8 @@ export interface SnapshotterDeps {
 /** Makes, sends and installs raft snapshots; see the file comment. */
 export class Snapshotter {
   private snapshotIndex: number;
+  /** Set while an image for a follower is made: applying waits for it (see fill). */
+  building: Promise<void> | undefined;
 
   constructor(private readonly deps: SnapshotterDeps) {
     this.snapshotIndex = deps.memoryStorage.snapshot().metadata.index;
@@ -98,16 +100,32 @@ export class Snapshotter {
    */
   async fill(m: Message & { readonly type: 'MsgSnap' }): Promise<Message> {
     const { store, memoryStorage } = this.deps;
-    const index = Math.max(store.kv.consistentIndex, m.snapshot.metadata.index) as Index;
-    const confState =
-      index > m.snapshot.metadata.index ? this.deps.confState() : m.snapshot.metadata.confState;
-    const term = index > m.snapshot.metadata.index ? memoryStorage.term(index) : m.snapshot.metadata.term;
-    await store.commit();
+    // Nothing is applied while the image is made (onApply waits for `building`), so the image
+    // holds exactly the state at `index`. Without this, entries applied during the flush made
+    // the image run ahead of its metadata, and a follower that installed it and crashed before
+    // logging those entries found its store ahead of its log (found by the simulator, seed 22).
+    await this.building;
+    let done!: () => void;
+    this.building = new Promise<void>((resolve) => {
+      done = resolve;
+    });
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const c of storeImage(store.kv)) {
-      chunks.push(c);
-      size += c.length;
+    let index: Index;
+    let term: number;
+    let confState: ConfState;
+    try {
+      index = Math.max(store.kv.consistentIndex, m.snapshot.metadata.index) as Index;
+      confState = index > m.snapshot.metadata.index ? this.deps.confState() : m.snapshot.metadata.confState;
+      term = index > m.snapshot.metadata.index ? memoryStorage.term(index) : m.snapshot.metadata.term;
+      await store.commit();
+      for await (const c of storeImage(store.kv)) {
+        chunks.push(c);
+        size += c.length;
+      }
+    } finally {
+      this.building = undefined;
+      done();
     }
     const image = new Uint8Array(size);
     let at = 0;
@@ -116,7 +134,7 @@ export class Snapshotter {
       at += c.length;
     }
     const data = encoder.encode({ v: 1, image } satisfies SnapshotData).slice();
-    return { ...m, snapshot: { metadata: { index, term, confState }, data } };
+    return { ...m, snapshot: { metadata: { index, term: term as Term, confState }, data } };
   }
 
   /** Installs a snapshot received from the leader ("installing one"); raft storage has it already. */
