@@ -30,6 +30,7 @@ export const FAULT_KINDS = [
   'defrag',
   'crash-during-compaction',
   'crash-during-defrag',
+  'crash-during-snapshot-install',
 ] as const;
 
 /** A kind of fault. */
@@ -66,6 +67,7 @@ export async function injectFaults(ctx: SimContext, counts: FaultCounts): Promis
           ctx.incarnation[i] = (ctx.incarnation[i] ?? 0) + 1;
           await c.restart(i).catch((err: unknown) => {
             ctx.violations.push(`member ${i} failed to restart: ${(err as Error).message}`);
+            ctx.trace(`member n${i + 1} failed to restart: ${(err as Error).stack}`);
           });
         }
       })(),
@@ -95,6 +97,7 @@ export async function injectFaults(ctx: SimContext, counts: FaultCounts): Promis
       'defrag',
       'crash-during-compaction',
       'crash-during-defrag',
+      'crash-during-snapshot-install',
     ] as const);
     try {
       switch (kind) {
@@ -175,6 +178,21 @@ export async function injectFaults(ctx: SimContext, counts: FaultCounts): Promis
           count(kind, ` n${j + 1} +${ms} ms`);
           ctx.clockJumps.push({ at: c.clock.now(), ms });
           c.memberClock(j).jump(ms);
+          break;
+        }
+        case 'crash-during-snapshot-install': {
+          // Cut a follower off long enough that the leader compacts its log past it, heal, and
+          // crash the follower a few milliseconds later: most often while it installs the
+          // snapshot the leader sends.
+          const followers = up.filter((x) => x !== li);
+          if (followers.length === 0) break;
+          const f = pick(ctx, followers);
+          count(kind, ` n${f + 1}`);
+          c.isolate(f);
+          await sleep(ctx, 1_000 + ctx.rand(1_000));
+          c.heal();
+          await sleep(ctx, ctx.rand(25));
+          if (c.members[f] !== undefined) await crashAndRestart(f, 50 + ctx.rand(500));
           break;
         }
         case 'move-leader': {

@@ -22,6 +22,11 @@ const FOUND: readonly { readonly seed: number; readonly nodes: number; readonly 
     bug: 'a duplicated forwarded proposal was applied twice (one put, two revisions)',
   },
   {
+    seed: 22,
+    nodes: 3,
+    bug: 'a snapshot image ran ahead of its metadata; the follower that installed it could not restart',
+  },
+  {
     seed: 66,
     nodes: 3,
     bug: 'a member deposed during a pause revoked a lease the new leader was keeping alive',

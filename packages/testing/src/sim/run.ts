@@ -55,6 +55,8 @@ export interface SimulationReport {
   readonly crashes: number;
   readonly tornTails: number;
   readonly lostUnsyncedRecords: number;
+  /** Snapshots members received from a leader and installed. */
+  readonly snapshotInstalls: number;
   readonly finalRevision: number;
   readonly linearizable: 'ok' | 'illegal' | 'unknown';
   readonly violations: readonly string[];
@@ -65,12 +67,16 @@ export interface SimulationReport {
 /** Runs one simulation; see the file comment. */
 export async function runSimulation(opts: SimulationOptions): Promise<SimulationReport> {
   const nodes = opts.nodes ?? 3;
+  let snapshotInstalls = 0;
   const cluster = await createTestCluster({
+    logger: (_level, message) => {
+      if (message.startsWith('installed snapshot')) snapshotInstalls++;
+    },
     nodes,
     seed: opts.seed,
     disk: 'simulated',
     clockDrift: 0.01,
-    config: { snapshotCount: 150, snapshotCatchUpEntries: 50 },
+    config: { snapshotCount: 100, snapshotCatchUpEntries: 20 },
   });
   const ctx: SimContext = {
     cluster,
@@ -94,6 +100,16 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     await cluster.waitForLeader();
     const watchers = ctx.initial.map((i) => new SimWatcher(ctx, i));
     for (const w of watchers) w.start();
+    // A cluster that stops making progress (a member that cannot restart, say) is a finding,
+    // not a hang: the workload gets a bound in virtual time.
+    const limitMs = (opts.operations ?? 1_000) * 100;
+    cluster.clock.setTimeout(() => {
+      if (ctx.done) return;
+      ctx.violations.push(
+        `the workload did not finish within ${limitMs} ms of virtual time (${stats.operations} operations)`,
+      );
+      ctx.done = true;
+    }, limitMs);
     const injecting = injectFaults(ctx, faults);
     const keeper = runKeeper(ctx, ctx.rand(nodes), 9_999, stats);
     await runClients(
@@ -150,6 +166,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     crashes: disks.reduce((s, d) => s + d.stats.crashes, 0),
     tornTails: disks.reduce((s, d) => s + d.stats.tornTails, 0),
     lostUnsyncedRecords: disks.reduce((s, d) => s + d.stats.lostRecords, 0),
+    snapshotInstalls,
     finalRevision,
     linearizable,
     violations: ctx.violations,

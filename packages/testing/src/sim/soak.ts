@@ -22,6 +22,7 @@ export interface SoakSummary {
   watchEvents: number;
   crashes: number;
   tornTails: number;
+  snapshotInstalls: number;
   violations: number;
   faults: FaultCounts;
 }
@@ -35,6 +36,7 @@ export function addRun(s: SoakSummary, r: SimulationReport): void {
   s.watchEvents += r.watchEvents;
   s.crashes += r.crashes;
   s.tornTails += r.tornTails;
+  s.snapshotInstalls += r.snapshotInstalls;
   s.violations += r.violations.length;
   if (r.violations.length > 0) s.failedRuns.push(r.seed);
   for (const k of FAULT_KINDS) s.faults[k] += r.faults[k];
@@ -51,6 +53,7 @@ export function emptySummary(): SoakSummary {
     watchEvents: 0,
     crashes: 0,
     tornTails: 0,
+    snapshotInstalls: 0,
     violations: 0,
     faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as FaultCounts,
   };
@@ -62,7 +65,7 @@ export function formatSummary(s: SoakSummary): string {
   const total = FAULT_KINDS.reduce((n, k) => n + s.faults[k], 0);
   return [
     `runs: ${s.runs}, operations: ${s.operations} (${s.historyOps} recorded, ${s.ambiguous} ambiguous), watch events checked: ${s.watchEvents}`,
-    `faults injected: ${total} (${faults}); member crashes: ${s.crashes}, torn WAL tails: ${s.tornTails}`,
+    `faults injected: ${total} (${faults}); member crashes: ${s.crashes}, torn WAL tails: ${s.tornTails}, snapshots installed: ${s.snapshotInstalls}`,
     `violations: ${s.violations}${s.failedRuns.length > 0 ? ` in seeds ${s.failedRuns.join(', ')}` : ''}`,
   ].join('\n');
 }

@@ -88,7 +88,7 @@ async function oneClient(
   const key = () => `k${ctx.rand(opts.keys)}`;
   let n = 0;
   const value = () => `c${id}-${n}`;
-  while (stats.operations < opts.operations) {
+  while (stats.operations < opts.operations && !ctx.done) {
     // Do not start a call on a member that is down: it would only be recorded as ambiguous.
     const node = await reach(ctx, member);
     if (node === undefined) return;
