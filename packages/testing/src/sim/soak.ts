@@ -71,7 +71,10 @@ export function formatSummary(s: SoakSummary): string {
 }
 
 async function main(): Promise<void> {
+  // `pnpm soak -- --runs 5` hands the `--` through.
+  const argv = process.argv.slice(2);
   const { values } = parseArgs({
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       runs: { type: 'string' },
       minutes: { type: 'string' },
