@@ -47,6 +47,18 @@ describe('replay', () => {
     expect(positions(replay(records, { index: 8, term: 2 }).entries)).toEqual(['9@2', '10@2']);
   });
 
+  it("raises the commit index to the snapshot's when the hard state after the marker was lost", () => {
+    const hs = { term: 2 as Term, vote: 1n, commit: 3 as Index };
+    const records: WalRecord[] = [
+      { type: 'state', entries: [ent(1, 1), ent(2, 1), ent(3, 2)], hardState: hs },
+      marker(8, 2),
+    ];
+    const r = replay(records, { index: 8, term: 2 });
+    expect(r.hardState.commit).toBe(8);
+    expect(r.hardState.term).toBe(2);
+    expect(r.entries).toEqual([]);
+  });
+
   it('keeps the last hard state and the newest marker', () => {
     const hs = (term: number) => ({ term: term as Term, vote: 1n, commit: 0 as Index });
     const records: WalRecord[] = [

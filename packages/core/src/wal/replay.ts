@@ -7,7 +7,7 @@
  *      snapshot received from the leader replaced it). Raft §7. This holds for every marker, not
  *      only the one being restored from: a follower that received a snapshot and later made its
  *      own has both, and the log between them starts at the received one.
- *   3. The last hard state wins.
+ *   3. The last hard state wins, its commit index raised to the snapshot's if below it.
  * Pure. No I/O.
  */
 
@@ -75,5 +75,9 @@ export function replay(records: readonly WalRecord[], snap: { index: number; ter
   if (entries.length > 0 && first > snap.index + 1) {
     throw new WalGapError(`the log resumes at ${first}, after the snapshot at ${snap.index}`);
   }
+  // A snapshot holds only committed state, so the commit index is at least its index — even
+  // when a crash kept the snapshot's marker but tore the hard state written after it in the
+  // same save (found by the simulator, seeds 30 and 46: raft refused the older commit index).
+  if (hardState.commit < snap.index) hardState = { ...hardState, commit: snap.index as HardState['commit'] };
   return { entries, hardState };
 }

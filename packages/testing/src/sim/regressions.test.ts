@@ -27,6 +27,11 @@ const FOUND: readonly { readonly seed: number; readonly nodes: number; readonly 
     bug: 'a snapshot image ran ahead of its metadata; the follower that installed it could not restart',
   },
   {
+    seed: 30,
+    nodes: 3,
+    bug: "a crash kept a snapshot's WAL marker but not the hard state after it: raft refused the restart",
+  },
+  {
     seed: 66,
     nodes: 3,
     bug: 'a member deposed during a pause revoked a lease the new leader was keeping alive',
