@@ -18,7 +18,7 @@
 
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Entry, type HardState, type Index, MemoryStorage, type Snapshot } from '@tsetcd/raft';
+import type { Entry, HardState, Index, MemoryStorage, Snapshot } from '@tsetcd/raft';
 import { DataDirLock } from './data-dir-lock.js';
 import { mkdirDurable, type StorageHooks, type StorageLogger } from './fsutil.js';
 import {
@@ -29,7 +29,7 @@ import {
   saveSnapFile,
   snapFileName,
 } from './snap/snapshotter.js';
-import { latestSnapshotMarker, replay } from './wal/replay.js';
+import { latestSnapshotMarker, restoreLog } from './wal/replay.js';
 import { Wal } from './wal/wal.js';
 import type { WalRecord } from './wal/wal-record.js';
 
@@ -119,12 +119,8 @@ export class RaftStorage implements AsyncDisposable {
       const marker = latestSnapshotMarker(records);
       const snapshot =
         marker === undefined ? undefined : await loadSnapFile(snapDir, marker.term, marker.index);
-      const base = snapshot === undefined ? { index: 0, term: 0 } : snapshot.metadata;
-      const { entries, hardState } = replay(records, base);
-      const storage = new MemoryStorage();
-      if (snapshot !== undefined && snapshot.metadata.index > 0) storage.applySnapshot(snapshot);
-      storage.append(entries);
-      storage.setHardState(hardState);
+      const storage = restoreLog(records, snapshot);
+      const hardState = storage.initialState().hardState;
       const raftStorage = new RaftStorage(wal, snapDir, hooks, lock, snapshotsToKeep);
       const metadata = wal.getMetadata();
       return {

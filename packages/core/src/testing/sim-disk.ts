@@ -19,13 +19,13 @@
  */
 
 import { type Backend, type BackendEntry, type CloseOptions, MemoryBackend } from '@tsetcd/mvcc';
-import { type Index, MemoryStorage, type RandomSource, type Snapshot } from '@tsetcd/raft';
+import type { Index, RandomSource, Snapshot } from '@tsetcd/raft';
 import type { Clock } from '../clock.js';
 import { CorruptWalError } from '../errors.js';
 import type { NodeStorage, OpenedRaftLog, RaftLogStore } from '../node/node-storage.js';
 import type { PersistBatch } from '../raft-storage.js';
-import { latestSnapshotMarker, replay } from '../wal/replay.js';
-import { encodeRecord, scanRecords, type WalRecord } from '../wal/wal-record.js';
+import { latestSnapshotMarker, restoreLog } from '../wal/replay.js';
+import { concatBytes, encodeRecord, scanRecords, type WalRecord } from '../wal/wal-record.js';
 
 /** A write to a crashed member's disk: the process is gone, so is the call. */
 export class SimulatedCrashError extends Error {
@@ -100,12 +100,7 @@ export class SimDisk implements NodeStorage {
         `sim disk: the WAL names snapshot ${snapKey(marker.term, marker.index)}, which is missing`,
       );
     }
-    const base = snapshot === undefined ? { index: 0, term: 0 } : snapshot.metadata;
-    const { entries, hardState } = replay(records, base);
-    const storage = new MemoryStorage();
-    if (snapshot !== undefined && snapshot.metadata.index > 0) storage.applySnapshot(snapshot);
-    storage.append(entries);
-    storage.setHardState(hardState);
+    const storage = restoreLog(records, snapshot);
     const meta = records.find((r) => r.type === 'metadata');
     return {
       raftStorage: new SimRaftLog(this, epoch),
@@ -229,7 +224,7 @@ export class SimDisk implements NodeStorage {
   /** Reopens the WAL as a data dir's would: a torn tail is cut away, other damage is an error. */
   private readWal(): WalRecord[] {
     const parts = this.tornTail === undefined ? this.wal : [...this.wal, this.tornTail];
-    const bytes = concat(parts);
+    const bytes = concatBytes(parts);
     const scan = scanRecords(bytes);
     if (scan.stop.kind === 'corrupt') {
       throw new CorruptWalError('sim-disk.wal', scan.stop.offset, scan.stop.detail);
@@ -355,16 +350,4 @@ function applyOps(image: MemoryBackend, ops: readonly BatchOp[]): void {
 
 function snapKey(term: number, index: number): string {
   return `${term.toString(16).padStart(16, '0')}-${index.toString(16).padStart(16, '0')}.snap`;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

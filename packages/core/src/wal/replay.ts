@@ -11,7 +11,7 @@
  * Pure. No I/O.
  */
 
-import { EMPTY_HARD_STATE, type Entry, type HardState } from '@tsetcd/raft';
+import { EMPTY_HARD_STATE, type Entry, type HardState, MemoryStorage, type Snapshot } from '@tsetcd/raft';
 import { WalGapError } from '../errors.js';
 import type { SnapshotRecord, WalRecord } from './wal-record.js';
 
@@ -80,4 +80,15 @@ export function replay(records: readonly WalRecord[], snap: { index: number; ter
   // same save (found by the simulator, seeds 30 and 46: raft refused the older commit index).
   if (hardState.commit < snap.index) hardState = { ...hardState, commit: snap.index as HardState['commit'] };
   return { entries, hardState };
+}
+
+/** Raft's view of a reopened log: the snapshot it resumes from, the entries after it, the hard state. */
+export function restoreLog(records: readonly WalRecord[], snapshot: Snapshot | undefined): MemoryStorage {
+  const base = snapshot === undefined ? { index: 0, term: 0 } : snapshot.metadata;
+  const { entries, hardState } = replay(records, base);
+  const storage = new MemoryStorage();
+  if (snapshot !== undefined && snapshot.metadata.index > 0) storage.applySnapshot(snapshot);
+  storage.append(entries);
+  storage.setHardState(hardState);
+  return storage;
 }

@@ -175,3 +175,17 @@ export function scanRecords(buf: Uint8Array): ScanResult {
   }
   return done({ kind: 'end' });
 }
+
+/** The parts joined into one buffer (the part itself when there is one). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { HardState } from '@tsetcd/raft';
 import { CorruptWalError, StorageClosedError } from '../errors.js';
 import { asUint8Array, mkdirDurable, type StorageHooks, syncDir, syncFile, writeFully } from '../fsutil.js';
-import { encodeRecord, type SnapshotRecord, scanRecords, type WalRecord } from './wal-record.js';
+import { concatBytes, encodeRecord, type SnapshotRecord, scanRecords, type WalRecord } from './wal-record.js';
 import { segmentFileName, sortSegments } from './wal-segment.js';
 
 /** Size at which a segment is closed and a new one started (etcd's `SegmentSizeBytes`). */
@@ -75,7 +75,7 @@ export class Wal {
       const fh = await open(join(dir, name), 'wx');
       const header =
         options.metadata === undefined ? [] : [{ type: 'metadata', data: options.metadata } as const];
-      const bytes = concat(header.map(encodeRecord));
+      const bytes = concatBytes(header.map(encodeRecord));
       await writeFully(fh, bytes, 0);
       await syncFile(fh, join(dir, name), hooks);
       await syncDir(dir, hooks);
@@ -166,7 +166,7 @@ export class Wal {
     if (records.length === 0) return;
     if (this.s.size >= this.segmentBytes) await this.roll();
     const seg = this.s.segments[this.s.segments.length - 1]!;
-    const bytes = concat(records.map(encodeRecord));
+    const bytes = concatBytes(records.map(encodeRecord));
     await writeFully(this.s.fh, bytes, this.s.size);
     this.s.size += bytes.length;
     if (sync) await syncFile(this.s.fh, join(this.dir, seg.name), this.hooks);
@@ -194,7 +194,7 @@ export class Wal {
     if (this.s.hardState !== undefined)
       header.push({ type: 'state', entries: [], hardState: this.s.hardState });
     const fh = await open(path, 'wx');
-    const bytes = concat(header.map(encodeRecord));
+    const bytes = concatBytes(header.map(encodeRecord));
     await writeFully(fh, bytes, 0);
     await syncFile(fh, path, this.hooks);
     await syncDir(this.dir, this.hooks);
@@ -240,17 +240,4 @@ export class Wal {
     this.closed = true;
     await this.s.fh.close();
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -21,7 +21,7 @@ import { Recorder } from '../recorder.js';
 import { type FaultCounts, injectFaults, noFaults } from './faults.js';
 import { type SimContext, sleep, text } from './sim-context.js';
 import { checkWatches, type ObservedKv, type WatchCheckResult } from './watch-check.js';
-import { SimWatcher } from './watchers.js';
+import { observeKv, SimWatcher } from './watchers.js';
 import { runClients, runKeeper, type SerializableRead, type WorkloadStats } from './workload.js';
 
 /** Options of one run. */
@@ -225,16 +225,7 @@ async function checkStores(ctx: SimContext, rev: number, watch: WatchCheckResult
     }
     if (watch.completeThrough >= rev) {
       const fromLog = [...watch.state.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-      const got = all.kvs.map(
-        (kv): ObservedKv => ({
-          key: text(kv.key),
-          value: text(kv.value),
-          createRevision: kv.createRevision,
-          modRevision: kv.modRevision,
-          version: kv.version,
-          lease: kv.lease.toString(),
-        }),
-      );
+      const got = all.kvs.map(observeKv);
       if (JSON.stringify(fromLog) !== JSON.stringify(got)) {
         ctx.violations.push(
           `member ${i}: store ${JSON.stringify(got)} differs from the watch log's ${JSON.stringify(fromLog)}`,

@@ -82,7 +82,8 @@ export class SimWatcher {
   }
 }
 
-function observeKv(kv: KeyValue): ObservedKv {
+/** A key-value as the checks compare them. */
+export function observeKv(kv: KeyValue): ObservedKv {
   return {
     key: text(kv.key),
     value: text(kv.value),
