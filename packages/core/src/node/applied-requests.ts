@@ -7,8 +7,9 @@
  * a duplicate, or a proposal overtaken by a later one from the same member (then it was never
  * acknowledged, and its caller times out as for any lost proposal).
  *
- * The table lives in the store's backend (the `requests` bucket), written in the same batch as
- * the applied index and carried by snapshots, so every member and every restart decides alike.
+ * The table lives in the store's backend (the `requests` bucket), written once per applied batch
+ * together with the applied index (`persist`) and carried by snapshots, so every member and every
+ * restart decides alike.
  */
 
 import { type Backend, Bucket, bucketKey } from '@tsetcd/mvcc';
@@ -27,6 +28,8 @@ function keyOf(prefix: number): Uint8Array {
 /** The per-proposer table; see the file comment. */
 export class AppliedRequests {
   private readonly cache = new Map<number, bigint>();
+  /** Prefixes admitted since the last persist(). */
+  private readonly dirty = new Set<number>();
 
   /** `backend` is asked for each time: the store's backend changes when a snapshot is installed. */
   constructor(private readonly backend: () => Backend) {}
@@ -38,10 +41,20 @@ export class AppliedRequests {
     const counter = id & COUNTER_MASK;
     if (counter <= this.last(prefix)) return false;
     this.cache.set(prefix, counter);
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, counter);
-    this.backend().put(keyOf(prefix), b);
+    this.dirty.add(prefix);
     return true;
+  }
+
+  /** Buffers the counters admitted since the last call into the backend (once per applied batch). */
+  persist(): void {
+    if (this.dirty.size === 0) return;
+    const backend = this.backend();
+    for (const prefix of this.dirty) {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, this.cache.get(prefix)!);
+      backend.put(keyOf(prefix), b);
+    }
+    this.dirty.clear();
   }
 
   /** The highest counter applied for `prefix` (0 if none). */
@@ -58,5 +71,6 @@ export class AppliedRequests {
   /** Forgets cached values (the store was replaced by a snapshot). */
   reload(): void {
     this.cache.clear();
+    this.dirty.clear();
   }
 }

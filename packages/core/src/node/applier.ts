@@ -67,6 +67,7 @@ export class Applier {
       if (e.data.length > 0) this.applyData(e.data, e.index, e.term);
       last = e.index;
     }
+    this.requests.persist();
     if (last > 0) kv.setConsistentIndex(last);
   }
 
