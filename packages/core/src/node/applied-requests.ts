@@ -13,13 +13,7 @@
  */
 
 import { type Backend, Bucket, bucketKey } from '@tsetcd/mvcc';
-
-const COUNTER_MASK = 0xffff_ffff_ffffn;
-
-/** The ID prefix of a member's requests (see RequestIdGenerator). */
-export function requestPrefix(memberOrRequestId: bigint, isRequestId = true): number {
-  return Number(isRequestId ? memberOrRequestId >> 48n : memberOrRequestId & 0xffffn);
-}
+import { requestCounter, requestPrefix } from './request.js';
 
 function keyOf(prefix: number): Uint8Array {
   return bucketKey(Bucket.requests, Uint8Array.of(prefix >> 8, prefix & 0xff));
@@ -38,7 +32,7 @@ export class AppliedRequests {
   admit(id: bigint): boolean {
     if (id === 0n) return true;
     const prefix = requestPrefix(id);
-    const counter = id & COUNTER_MASK;
+    const counter = requestCounter(id);
     if (counter <= this.last(prefix)) return false;
     this.cache.set(prefix, counter);
     this.dirty.add(prefix);

@@ -47,15 +47,10 @@ export class Applier {
     private readonly membership: Membership,
     private readonly waits: ProposalWaits,
     private readonly hooks: ApplierHooks = {},
-    private auth?: AuthApply,
+    private readonly auth?: AuthApply,
     /** Skips duplicated proposals; see applied-requests.ts. */
     readonly requests: AppliedRequests = new AppliedRequests(() => store.kv.backend),
   ) {}
-
-  /** Installs the auth applier (done once at start-up). */
-  setAuth(auth: AuthApply): void {
-    this.auth = auth;
-  }
 
   /** Applies a run of committed normal entries in order (steps 1–4 of the file comment). */
   applyEntries(entries: readonly Entry[]): void {

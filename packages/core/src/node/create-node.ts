@@ -35,7 +35,7 @@ import type { StorageHooks } from '../fsutil.js';
 import { clusterIdFor, type MemberId, memberIdFor } from '../ids.js';
 import { IN_MEMORY_LOG, RaftLoop } from '../raft-loop.js';
 import { memberDir, RaftStorage } from '../raft-storage.js';
-import { AppliedRequests, requestPrefix } from './applied-requests.js';
+import { AppliedRequests } from './applied-requests.js';
 import { Applier } from './applier.js';
 import { NodeAuth } from './auth-apply.js';
 import { type Member, Membership } from './membership.js';
@@ -45,7 +45,7 @@ import type { NodeStorage, OpenedRaftLog, RaftLogStore } from './node-storage.js
 import { NoPeersTransport, SnapshotFillingTransport } from './peer-transport.js';
 import { Proposer } from './proposer.js';
 import { ReadBarrier } from './read-barrier.js';
-import { RequestIdGenerator } from './request.js';
+import { memberRequestPrefix, RequestIdGenerator } from './request.js';
 import { Snapshotter } from './snapshotter.js';
 import { AppliedIndexWaits, ProposalWaits } from './wait.js';
 
@@ -212,10 +212,9 @@ export async function createNode(
         onAlarm: (action, memberId, alarm) => node?.emit('alarm', { action, memberId, alarm }),
         onCompactionError: (err) => logger('warn', `compaction: ${(err as Error).message}`),
       },
-      undefined,
+      auth,
       requests,
     );
-    applier.setAuth(auth);
     const proposer = new Proposer(
       {
         propose: (data) => {
@@ -230,7 +229,7 @@ export async function createNode(
         hasLeader: () => raft.lead !== 0n,
       },
       waits,
-      new RequestIdGenerator(self.id, Date.now(), requests.last(requestPrefix(self.id, false))),
+      new RequestIdGenerator(self.id, Date.now(), requests.last(memberRequestPrefix(self.id))),
       clock,
       { maxRequestBytes: config.maxRequestBytes, timeoutMs: config.requestTimeoutMs },
       config.heartbeatMs,

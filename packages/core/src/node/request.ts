@@ -229,6 +229,25 @@ export function decodeRequest(data: Uint8Array): RequestEnvelope {
   return env as RequestEnvelope;
 }
 
+/** Bits of a request ID below its proposer's prefix: the proposer's counter. */
+const COUNTER_BITS = 48n;
+const COUNTER_MASK = (1n << COUNTER_BITS) - 1n;
+
+/** The 16-bit prefix a member's request IDs carry (see RequestIdGenerator). */
+export function memberRequestPrefix(memberId: bigint): number {
+  return Number(memberId & 0xffffn);
+}
+
+/** The proposer prefix of a request ID. */
+export function requestPrefix(id: bigint): number {
+  return Number(id >> COUNTER_BITS);
+}
+
+/** The proposer's counter in a request ID: it only grows. */
+export function requestCounter(id: bigint): bigint {
+  return id & COUNTER_MASK;
+}
+
 /** Hands out cluster-unique request IDs: etcd's idutil (member bits, then a time-seeded counter). */
 export class RequestIdGenerator {
   private next: bigint;
@@ -239,15 +258,15 @@ export class RequestIdGenerator {
    * restart nor a clock set back makes an ID the applier would take for a duplicate.
    */
   constructor(memberId: bigint, nowMs: number, appliedCounter = 0n) {
-    const prefix = (memberId & 0xffffn) << 48n;
+    const prefix = BigInt(memberRequestPrefix(memberId)) << COUNTER_BITS;
     let suffix = (BigInt(Math.floor(nowMs)) & 0xffffffffffn) << 8n;
     if (suffix <= appliedCounter) suffix = appliedCounter + 1n;
-    this.next = prefix | (suffix & 0xffffffffffffn);
+    this.next = prefix | (suffix & COUNTER_MASK);
   }
 
   /** A fresh ID. */
   id(): bigint {
-    this.next = (this.next & ~0xffffffffffffn) | ((this.next + 1n) & 0xffffffffffffn);
+    this.next = (this.next & ~COUNTER_MASK) | ((this.next + 1n) & COUNTER_MASK);
     return this.next === 0n ? this.id() : this.next;
   }
 }

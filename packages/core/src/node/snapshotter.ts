@@ -54,11 +54,16 @@ export interface SnapshotterDeps {
 /** Makes, sends and installs raft snapshots; see the file comment. */
 export class Snapshotter {
   private snapshotIndex: number;
-  /** Set while an image for a follower is made: applying waits for it (see fill). */
-  building: Promise<void> | undefined;
+  /** Set while an image for a follower is made; see `building`. */
+  private gate: Promise<void> | undefined;
 
   constructor(private readonly deps: SnapshotterDeps) {
     this.snapshotIndex = deps.memoryStorage.snapshot().metadata.index;
+  }
+
+  /** Set while an image for a follower is made: applying waits for it (see fill). */
+  get building(): Promise<void> | undefined {
+    return this.gate;
   }
 
   /** The index of the newest raft snapshot. */
@@ -104,15 +109,16 @@ export class Snapshotter {
     // holds exactly the state at `index`. Without this, entries applied during the flush made
     // the image run ahead of its metadata, and a follower that installed it and crashed before
     // logging those entries found its store ahead of its log (found by the simulator, seed 22).
-    await this.building;
+    // One image at a time: every waiter wakes when one ends, so look again before taking it.
+    while (this.gate !== undefined) await this.gate;
     let done!: () => void;
-    this.building = new Promise<void>((resolve) => {
+    this.gate = new Promise<void>((resolve) => {
       done = resolve;
     });
     const chunks: Uint8Array[] = [];
     let size = 0;
     let index: Index;
-    let term: number;
+    let term: Term;
     let confState: ConfState;
     try {
       index = Math.max(store.kv.consistentIndex, m.snapshot.metadata.index) as Index;
@@ -124,7 +130,7 @@ export class Snapshotter {
         size += c.length;
       }
     } finally {
-      this.building = undefined;
+      this.gate = undefined;
       done();
     }
     const image = new Uint8Array(size);
@@ -134,7 +140,7 @@ export class Snapshotter {
       at += c.length;
     }
     const data = encoder.encode({ v: 1, image } satisfies SnapshotData).slice();
-    return { ...m, snapshot: { metadata: { index, term: term as Term, confState }, data } };
+    return { ...m, snapshot: { metadata: { index, term, confState }, data } };
   }
 
   /** Installs a snapshot received from the leader ("installing one"); raft storage has it already. */
