@@ -8,8 +8,11 @@
  *      then mirror them into raft's MemoryStorage; a snapshot then goes to the host's state
  *      machine (`applySnapshot`);
  *   3. only then send `rd.persistedMessages` (acks and votes promise durable state);
- *   4. apply `rd.committedEntries` in order (they are already durable here; conf changes go to
- *      raft and then to the host);
+ *   4. apply `rd.committedEntries` in order (conf changes go to raft and then to the host). Raft
+ *      hands out only entries that are committed AND were durable before this Ready, so applying
+ *      them does not wait for step 2: it runs while the fsync is in flight (as etcd applies on its
+ *      own goroutine while the WAL syncs). A Ready with a snapshot carries no committed entries;
+ *      only after the snapshot is installed does the next Ready apply on top of it;
  *   5. hand `rd.readStates` to the host;
  *   6. `advance()`, and loop while there is more.
  *
@@ -159,13 +162,14 @@ export class RaftLoop {
     } while (this.again && !this.stopped);
   }
 
-  /** Steps 1–6 of the doc block for one Ready. */
+  /** Steps 1–6 of the doc block for one Ready (4 overlaps 2). */
   private async handle(rd: Ready): Promise<void> {
     this.stats.readies++;
     if (rd.softState !== undefined) this.host.onSoftState?.(rd.softState);
     // 1. Messages that promise nothing about our disk go out now.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
-    // 2. Durable first, then visible to raft's reads.
+    // 2. Durable first, then visible to raft's reads — started now, awaited after step 4.
+    let saving: Promise<void> | undefined;
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       const batch: PersistBatch = {
         entries: rd.entries,
@@ -174,8 +178,22 @@ export class RaftLoop {
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
       };
       const t0 = performance.now();
-      await this.log.save(batch);
-      this.host.onSaved?.(performance.now() - t0);
+      saving = this.log.save(batch).then(() => this.host.onSaved?.(performance.now() - t0));
+    }
+    // 4. Apply in order while the save is in flight; runs of normal entries go to the host
+    // together. If applying fails, the save is still awaited (never left unobserved).
+    if (rd.committedEntries.length > 0) {
+      const t0 = performance.now();
+      try {
+        await this.apply(rd.committedEntries);
+      } catch (err) {
+        await saving?.catch(() => undefined);
+        throw err;
+      }
+      this.host.onApplied?.(performance.now() - t0, rd.committedEntries.length);
+    }
+    if (saving !== undefined) {
+      await saving;
       this.stats.saves++;
       if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
       this.storage.append(rd.entries);
@@ -184,12 +202,6 @@ export class RaftLoop {
     }
     // 3. Acks and votes only now.
     if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
-    // 4. Apply in order; runs of normal entries go to the host together.
-    if (rd.committedEntries.length > 0) {
-      const t0 = performance.now();
-      await this.apply(rd.committedEntries);
-      this.host.onApplied?.(performance.now() - t0, rd.committedEntries.length);
-    }
     // 5. Reads.
     if (rd.readStates.length > 0) this.host.onReadStates?.(rd.readStates);
     // 6.

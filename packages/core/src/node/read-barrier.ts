@@ -9,6 +9,9 @@
  *      the leader; the round's reads then wait until this member has applied up to that index;
  *   3. a round that is dropped (no leader) or unanswered for a while is re-sent with a new
  *      context on the next retry() — the host calls it every tick.
+ *
+ * A read keeps its deadline through all three steps, including the wait for the apply in step 2,
+ * and failAll() (the node stopped) fails it wherever it is.
  */
 
 import type { ReadState } from '@tsetcd/raft';
@@ -46,6 +49,8 @@ export class ReadBarrier {
   private counter = 0n;
   private next: Waiter[] = [];
   private inflight: Round | undefined;
+  /** Answered rounds whose reads wait for this member to apply up to the read index. */
+  private readonly applying = new Set<Round>();
 
   constructor(
     private readonly host: ReadBarrierHost,
@@ -89,11 +94,16 @@ export class ReadBarrier {
       const round = this.inflight;
       if (round === undefined || toKey(s.requestCtx) !== round.ctx) continue;
       this.inflight = undefined;
-      void this.host.waitApplied(s.index).then(
+      this.applying.add(round);
+      this.host.waitApplied(s.index).then(
         () => {
+          this.applying.delete(round);
           for (const w of round.waiters) w.resolve();
         },
-        () => undefined, // the node stopped: the readers' own deadlines fail them
+        (err: unknown) => {
+          this.applying.delete(round);
+          for (const w of round.waiters) w.reject(err instanceof Error ? err : new Error(String(err)));
+        },
       );
       if (this.next.length > 0) this.startRound();
     }
@@ -118,8 +128,10 @@ export class ReadBarrier {
   failAll(err: Error): void {
     for (const w of this.next) w.reject(err);
     for (const w of this.inflight?.waiters ?? []) w.reject(err);
+    for (const r of this.applying) for (const w of r.waiters) w.reject(err);
     this.next = [];
     this.inflight = undefined;
+    this.applying.clear();
   }
 
   private expire(): void {
@@ -129,6 +141,7 @@ export class ReadBarrier {
     };
     sweep(this.next);
     if (this.inflight !== undefined) sweep(this.inflight.waiters);
+    for (const r of this.applying) sweep(r.waiters);
     this.next = this.next.filter((w) => !w.done);
   }
 
