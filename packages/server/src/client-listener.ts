@@ -8,7 +8,7 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
@@ -112,62 +112,17 @@ function sortPlain(socket: Socket, grpc: ConnectionSink, toHttp: (s: Duplex) => 
     if (isH2 && seen.length < H2_PREFACE.length) return; // need more bytes to be sure
     socket.off('data', onData);
     socket.pause();
+    // Put the bytes back: Node's HTTP/2 session (since Node 20) starts by reading what is already
+    // buffered in the socket, then takes over its handle — so gRPC runs on the native socket with
+    // no JS stream in between.
+    socket.unshift(seen);
     if (isH2) {
-      // Node's HTTP/2 reads the socket's handle directly and would miss unshifted bytes: hand it
-      // a stream that replays them first.
-      grpc.injectConnection(new ReplayingSocket(socket, seen));
+      grpc.injectConnection(socket);
       return;
     }
-    socket.unshift(seen);
     toHttp(socket);
     socket.resume();
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
-}
-
-/** A socket's stream with bytes already read off it put back in front. */
-class ReplayingSocket extends Duplex {
-  private corked = false;
-
-  constructor(
-    private readonly socket: Socket,
-    head: Buffer,
-  ) {
-    super();
-    this.push(head);
-    socket.on('data', (d: Buffer) => {
-      if (!this.push(d)) socket.pause();
-    });
-    socket.on('end', () => this.push(null));
-    socket.on('close', () => this.destroy());
-    socket.on('error', (e) => this.destroy(e));
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    // HTTP/2 hands over one frame at a time: cork, so the frames of one tick leave in one writev.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(chunk, cb);
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.socket.end();
-    cb();
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    cb(err);
-  }
 }

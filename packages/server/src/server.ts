@@ -44,6 +44,9 @@ export async function startServer(node: TsetcdNode, opts: ServerOptions): Promis
   const grpc = new Server({
     'grpc.max_receive_message_length': maxBytes,
     'grpc.max_send_message_length': 2 ** 31 - 1,
+    // Channelz (grpc-js's per-call and per-socket introspection counters) is on by default and
+    // costs every call; nothing here reads it.
+    'grpc.enable_channelz': 0,
   });
   for (const { definition, implementation } of serviceTable(node, protos))
     grpc.addService(definition, implementation);
