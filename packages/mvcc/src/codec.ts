@@ -7,6 +7,7 @@
  */
 
 import { encodeRevInto, REV_BYTES, type Rev, readU64, writeU64 } from './revision.js';
+import { allocBytes, copyBytes } from './slab.js';
 import { type KeyValue, NO_LEASE, type Revision } from './types.js';
 
 /** One-byte prefixes that split the backend's keyspace into buckets, as etcd's bbolt buckets. */
@@ -49,9 +50,12 @@ export function bucketBounds(bucket: number): { gte: Uint8Array; lt: Uint8Array 
   return { gte: new Uint8Array([bucket]), lt: new Uint8Array([bucket + 1]) };
 }
 
-/** Encodes a KeyValue for the key bucket. */
+/**
+ * Encodes a KeyValue for the key bucket, into a slab (see slab.ts): the result must never be
+ * mutated, and its `buffer` is shared.
+ */
 export function encodeKeyValue(kv: KeyValue): Uint8Array {
-  const out = new Uint8Array(4 + kv.key.length + 4 + kv.value.length + 32);
+  const out = allocBytes(4 + kv.key.length + 4 + kv.value.length + 32);
   let at = 0;
   writeU32(out, at, kv.key.length);
   at += 4;
@@ -65,7 +69,7 @@ export function encodeKeyValue(kv: KeyValue): Uint8Array {
   writeU64(out, at, kv.createRevision);
   writeU64(out, at + 8, kv.modRevision);
   writeU64(out, at + 16, kv.version);
-  if (kv.lease !== NO_LEASE) new DataView(out.buffer).setBigInt64(at + 24, kv.lease); // else already zeros
+  if (kv.lease !== NO_LEASE) new DataView(out.buffer, out.byteOffset).setBigInt64(at + 24, kv.lease); // else zeros
   return out;
 }
 
@@ -91,35 +95,6 @@ export function decodeKeyValue(b: Uint8Array): KeyValue {
     version: readU64(b, at + 16),
     lease: isZero(b, at + 24, 8) ? NO_LEASE : new DataView(b.buffer, b.byteOffset).getBigInt64(at + 24),
   };
-}
-
-/** Bytes of the slabs small copies are carved from (see copyBytes). */
-const SLAB_BYTES = 64 * 1024;
-/** Copies larger than this get their own buffer. */
-const SLAB_MAX_COPY = 4 * 1024;
-let slab = new Uint8Array(SLAB_BYTES);
-let slabAt = 0;
-
-/**
- * A private copy of b[at, at+len). Small copies are carved from a shared 64 KiB slab, as Node's
- * Buffer pool does: allocating an ArrayBuffer per read cost more than the rest of a range. Each
- * copy is its own region, so no two callers see each other's bytes; a slab lives while any of
- * its copies does.
- */
-function copyBytes(b: Uint8Array, at: number, len: number): Uint8Array {
-  if (len > SLAB_MAX_COPY) {
-    const out = new Uint8Array(len);
-    out.set(b.subarray(at, at + len));
-    return out;
-  }
-  if (slabAt + len > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabAt = 0;
-  }
-  const out = slab.subarray(slabAt, slabAt + len);
-  out.set(b.subarray(at, at + len));
-  slabAt = (slabAt + len + 7) & ~7;
-  return out;
 }
 
 function writeU32(out: Uint8Array, at: number, n: number): void {

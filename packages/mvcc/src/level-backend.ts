@@ -57,6 +57,7 @@ export class LevelBackend implements Backend {
    */
   private evictOrder: string[] = [];
   private evictAt = 0;
+  private readonly sealer = new Sealer();
 
   private constructor(
     private readonly db: ClassicLevel<Uint8Array, Uint8Array>,
@@ -173,7 +174,7 @@ export class LevelBackend implements Backend {
     for (const [k, v] of overlay) {
       const key = fromBinary(k);
       if (v === null) batch.del(key);
-      else batch.put(key, seal(key, v));
+      else batch.put(key, this.sealer.seal(key, v));
     }
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
@@ -272,16 +273,28 @@ function readU32(b: Uint8Array): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
-/** The stored form of a value: CRC32(key, value) big-endian, then the value. */
-function seal(key: Uint8Array, value: Uint8Array): Uint8Array {
-  const out = new Uint8Array(CHECKSUM_BYTES + value.length);
-  const c = checksum(key, value);
-  out[0] = c >>> 24;
-  out[1] = (c >>> 16) & 0xff;
-  out[2] = (c >>> 8) & 0xff;
-  out[3] = c & 0xff;
-  out.set(value, CHECKSUM_BYTES);
-  return out;
+/**
+ * Makes the stored form of values — CRC32(key, value) big-endian, then the value — in one reused
+ * buffer: LevelDB's batch copies each op as it is added (classic-level's batch_put), so the
+ * sealed bytes need only live until `batch.put` returns, and a fresh array per entry (its own
+ * ArrayBuffer past 64 bytes) cost a put more than its checksum.
+ */
+class Sealer {
+  private buf = new Uint8Array(1024);
+
+  /** The sealed form of `value`, valid until the next call. */
+  seal(key: Uint8Array, value: Uint8Array): Uint8Array {
+    const n = CHECKSUM_BYTES + value.length;
+    if (n > this.buf.length) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
+    const out = this.buf;
+    const c = checksum(key, value);
+    out[0] = c >>> 24;
+    out[1] = (c >>> 16) & 0xff;
+    out[2] = (c >>> 8) & 0xff;
+    out[3] = c & 0xff;
+    out.set(value, CHECKSUM_BYTES);
+    return out.subarray(0, n);
+  }
 }
 
 const EMPTIED =
