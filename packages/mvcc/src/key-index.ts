@@ -96,6 +96,12 @@ export class KeyIndex {
   modified: Rev = { main: 0 as Revision, sub: 0 };
   /** Invariant: non-empty once written; only the last generation may be empty. */
   generations: Generation[] = [];
+  /**
+   * The last generation while the key is live (undefined once deleted or before its first put),
+   * so reads and writes at the newest revisions skip walking the generations.
+   * Invariant: === generations.at(-1) if that one is not empty, else undefined.
+   */
+  private live: Generation | undefined;
 
   constructor(key: string) {
     this.key = key;
@@ -121,6 +127,7 @@ export class KeyIndex {
     }
     g.ver++;
     this.modified = rev;
+    this.live = g;
   }
 
   /**
@@ -133,6 +140,7 @@ export class KeyIndex {
     g.subs = [modified.sub];
     this.generations = [g];
     this.modified = modified;
+    this.live = g;
   }
 
   /**
@@ -146,6 +154,7 @@ export class KeyIndex {
     g.subs.push(tombstone.sub);
     this.generations = [g, new Generation()];
     this.modified = tombstone;
+    this.live = undefined;
   }
 
   /** Records a delete at (main, sub): ends the current generation. Returns false if not live. */
@@ -154,6 +163,7 @@ export class KeyIndex {
     if (last === undefined || last.isEmpty()) return false;
     this.put(main, sub);
     this.generations.push(new Generation());
+    this.live = undefined;
     return true;
   }
 
@@ -177,6 +187,13 @@ export class KeyIndex {
 
   /** The key's state at `atRev`, or undefined if it did not exist (or was deleted) then. */
   get(atRev: number): KeyIndexGet | undefined {
+    if (atRev >= this.modified.main) {
+      // Nothing was written after atRev: the key's state now is its state then.
+      const live = this.live;
+      return live === undefined
+        ? undefined
+        : { modified: this.modified, created: live.created, ver: live.ver };
+    }
     const g = this.findGeneration(atRev);
     if (g === undefined) return undefined;
     const n = g.lastAtOrBefore(atRev);
@@ -186,6 +203,7 @@ export class KeyIndex {
 
   /** The revision of the key live at `atRev` (get(atRev).modified), or undefined. */
   modifiedAt(atRev: number): Rev | undefined {
+    if (atRev >= this.modified.main) return this.live === undefined ? undefined : this.modified;
     const g = this.findGeneration(atRev);
     if (g === undefined) return undefined;
     const n = g.lastAtOrBefore(atRev);

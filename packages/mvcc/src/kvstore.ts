@@ -240,7 +240,7 @@ export class KVStore {
     let count = 0;
     if (req.rangeEnd === undefined || req.rangeEnd.length === 0) {
       // One key (the common case): no walk, no visitor, no index result object.
-      const modified = this.index.keyIndex(toBinary(req.key))?.modifiedAt(atRev);
+      const modified = this.index.keyIndexOf(req.key)?.modifiedAt(atRev);
       if (modified !== undefined) {
         count = 1;
         if (!countOnly) kvs.push(this.readKeyValue(modified));
@@ -397,10 +397,10 @@ export class KVStore {
   }
 
   private putIn(tw: WriteTxn, req: PutRequest): PutResponse {
-    const key = toBinary(req.key);
     const rev: Rev = { main: tw.rev, sub: tw.writes };
     // One index lookup for the read and the write (the checks that may fail ran before).
-    const ki = this.index.indexOf(key);
+    const ki = this.index.indexOfBytes(req.key);
+    const key = ki.key;
     const prevIdx = ki.get(rev.main);
     // The old lease comes from the lessor's key → lease map, so a plain overwrite reads nothing.
     const needPrev = prevIdx !== undefined && (req.prevKv || req.ignoreValue || req.ignoreLease);

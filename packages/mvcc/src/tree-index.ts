@@ -5,7 +5,8 @@
  */
 
 import BTreeModule from 'sorted-btree';
-import { compareBinary, type KeyRange, keyRange } from './bytes.js';
+import { compareBinary, type KeyRange, keyRange, toBinary } from './bytes.js';
+import { KeyHashMap } from './key-hash-map.js';
 import { KeyIndex, type KeyIndexGet, type RevSet } from './key-index.js';
 import type { Rev } from './revision.js';
 import type { Revision } from './types.js';
@@ -24,8 +25,11 @@ export interface IndexedKey extends KeyIndexGet {
 /** All keys' histories, ordered by key. */
 export class TreeIndex {
   private readonly tree: BTreeOf<string, KeyIndex> = new BTree<string, KeyIndex>(undefined, compareBinary);
-  /** Invariant: the same entries as `tree`; answers point lookups in O(1) instead of O(log n). */
-  private readonly byKey = new Map<string, KeyIndex>();
+  /**
+   * Invariant: the same entries as `tree`; answers point lookups in O(1) instead of O(log n),
+   * by a request's key bytes without building its binary string.
+   */
+  private readonly byKey = new KeyHashMap<KeyIndex>();
 
   /** Number of keys with any retained history. */
   get size(): number {
@@ -34,12 +38,18 @@ export class TreeIndex {
 
   /** The KeyIndex of `key`, creating it if absent (one lookup for a read-then-write). */
   indexOf(key: string): KeyIndex {
-    let ki = this.byKey.get(key);
-    if (ki === undefined) {
-      ki = new KeyIndex(key);
-      this.tree.set(key, ki);
-      this.byKey.set(key, ki);
-    }
+    return this.byKey.getBinary(key) ?? this.add(key);
+  }
+
+  /** indexOf by the key's bytes: builds the key's binary string only for a new key. */
+  indexOfBytes(key: Uint8Array): KeyIndex {
+    return this.byKey.get(key) ?? this.add(toBinary(key));
+  }
+
+  private add(key: string): KeyIndex {
+    const ki = new KeyIndex(key);
+    this.tree.set(key, ki);
+    this.byKey.set(ki);
     return ki;
   }
 
@@ -60,17 +70,22 @@ export class TreeIndex {
 
   /** Records a delete of `key` at rev; returns false if it was not live. */
   tombstone(key: string, rev: Rev): boolean {
-    const ki = this.byKey.get(key);
+    const ki = this.byKey.getBinary(key);
     return ki?.tombstone(rev.main, rev.sub) ?? false;
   }
 
   /** The state of one key at atRev. */
   get(key: string, atRev: number): KeyIndexGet | undefined {
-    return this.byKey.get(key)?.get(atRev);
+    return this.byKey.getBinary(key)?.get(atRev);
   }
 
   /** The KeyIndex of a key, if any history of it is retained. */
   keyIndex(key: string): KeyIndex | undefined {
+    return this.byKey.getBinary(key);
+  }
+
+  /** keyIndex by the key's bytes (no binary string built). */
+  keyIndexOf(key: Uint8Array): KeyIndex | undefined {
     return this.byKey.get(key);
   }
 
@@ -81,7 +96,7 @@ export class TreeIndex {
   forEachLive(range: KeyRange, atRev: number, visit: (k: IndexedKey) => boolean): number {
     let n = 0;
     if (range.kind === 'single') {
-      const got = this.byKey.get(range.key)?.get(atRev);
+      const got = this.byKey.getBinary(range.key)?.get(atRev);
       if (got !== undefined) {
         n++;
         // A literal, not `{ key, ...got }`: spreading costs an object clone per key.
@@ -113,7 +128,7 @@ export class TreeIndex {
   /** Calls `visit` with every KeyIndex in `range` (live or not), in key order. */
   forEachIndex(range: KeyRange, visit: (ki: KeyIndex) => void): void {
     if (range.kind === 'single') {
-      const ki = this.byKey.get(range.key);
+      const ki = this.byKey.getBinary(range.key);
       if (ki !== undefined) visit(ki);
       return;
     }
