@@ -18,9 +18,9 @@ export interface CloseOptions {
 export interface Backend {
   /** Reads one key, including buffered writes. */
   get(key: Uint8Array): Uint8Array | undefined;
-  /** Buffers a write. */
+  /** Buffers a write. The backend may keep `key` and `value` as given: callers must not mutate them. */
   put(key: Uint8Array, value: Uint8Array): void;
-  /** Buffers a delete. */
+  /** Buffers a delete. The backend may keep `key` as given: callers must not mutate it. */
   del(key: Uint8Array): void;
   /** Writes every buffered change in one atomic batch; resolves once it is written. */
   flush(): Promise<void>;

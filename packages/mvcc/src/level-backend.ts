@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import type { Backend, BackendEntry, CloseOptions } from './backend.js';
-import { fromBinary, toBinary } from './bytes.js';
+import { toBinary } from './bytes.js';
 import { CorruptDataDirError, StoreClosedError } from './errors.js';
+import { WriteOverlay } from './write-overlay.js';
 
 /** Options of a LevelDB backend. */
 export interface LevelBackendOptions {
@@ -35,16 +36,14 @@ export const DEFAULT_READ_CACHE_BYTES = 64 * 1024 * 1024;
 /** Bytes a cache entry costs beyond its key and value (Map entry, string and array headers). */
 const CACHE_ENTRY_OVERHEAD = 96;
 
-type Overlay = Map<string, Uint8Array | null>;
-
 const MIN_KEY = new Uint8Array([0]);
 const MAX_KEY = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
 
 /** A LevelDB-backed Backend. Open with `LevelBackend.open(dir)`. */
 export class LevelBackend implements Backend {
-  private pending: Overlay = new Map();
+  private pending = new WriteOverlay();
   /** Overlays handed to LevelDB and not yet written, oldest first. */
-  private readonly writing: Overlay[] = [];
+  private readonly writing: WriteOverlay[] = [];
   private lastWrite: Promise<void> = Promise.resolve();
   private closed = false;
   /** Values read from LevelDB. Invariant: cacheBytes <= readCacheBytes. */
@@ -110,10 +109,10 @@ export class LevelBackend implements Backend {
   get(key: Uint8Array): Uint8Array | undefined {
     if (this.closed) throw new StoreClosedError();
     const k = toBinary(key);
-    const p = this.pending.get(k);
+    const p = this.pending.lookup(k);
     if (p !== undefined) return p ?? undefined;
     for (let i = this.writing.length - 1; i >= 0; i--) {
-      const w = this.writing[i]!.get(k);
+      const w = this.writing[i]!.lookup(k);
       if (w !== undefined) return w ?? undefined;
     }
     const cached = this.cache.get(k);
@@ -151,28 +150,30 @@ export class LevelBackend implements Backend {
     this.cacheBytes -= k.length + old.length + CACHE_ENTRY_OVERHEAD;
   }
 
+  // The read cache's entries for written keys are dropped at flush, not here: until its batch is
+  // written, a key's newest write is read from the overlays, which `get` consults first.
   put(key: Uint8Array, value: Uint8Array): void {
-    const k = toBinary(key);
-    this.forget(k);
-    this.pending.set(k, value);
+    this.pending.add(key, value);
   }
 
   del(key: Uint8Array): void {
-    const k = toBinary(key);
-    this.forget(k);
-    this.pending.set(k, null);
+    this.pending.add(key, null);
   }
 
   flush(): Promise<void> {
     if (this.pending.size === 0) return this.lastWrite;
     const overlay = this.pending;
-    this.pending = new Map();
+    this.pending = new WriteOverlay();
     this.writing.push(overlay);
+    const { keys, values } = overlay;
+    if (this.cache.size > 0) for (const key of keys) this.forget(toBinary(key));
     // A chained batch hands each op straight to LevelDB's WriteBatch; the array form of batch()
-    // clones, validates and re-encodes every op in JavaScript first (about 3x slower).
+    // clones, validates and re-encodes every op in JavaScript first (about 3x slower). Within a
+    // batch LevelDB applies ops in order, so a key's last write wins, as in the overlay.
     const batch = this.db.batch();
-    for (const [k, v] of overlay) {
-      const key = fromBinary(k);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const v = values[i]!;
       if (v === null) batch.del(key);
       else batch.put(key, this.sealer.seal(key, v));
     }
@@ -242,7 +243,7 @@ export class LevelBackend implements Backend {
   async close(opts: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
     if (opts.discard) {
-      this.pending = new Map();
+      this.pending = new WriteOverlay();
       await this.lastWrite.catch(() => undefined);
     } else {
       await this.flush();
