@@ -1,7 +1,7 @@
 /**
  * ClientListener: one port for gRPC and HTTP, as etcd serves its client URL (etcd uses cmux).
  * Each accepted connection is sorted by its first bytes — the HTTP/2 connection preface means a
- * gRPC client, and the connection is injected into the grpc-js server; anything else is HTTP/1.1
+ * gRPC client, and the connection is injected into the GrpcServer; anything else is HTTP/1.1
  * and goes to the JSON gateway and the /health, /version, /metrics handler. With TLS, the ALPN
  * protocol the client chose decides instead ('h2' → gRPC).
  */
@@ -14,7 +14,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-/** Where gRPC connections go: grpc-js's `server.createConnectionInjector(...)`. */
+/** Where gRPC connections go: the GrpcServer. */
 export interface ConnectionSink {
   injectConnection(connection: Duplex): void;
 }

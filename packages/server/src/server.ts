@@ -5,10 +5,10 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, type TsetcdNode } from '@tsetcd/core';
 import { ClientListener, type ClientTlsOptions } from './client-listener.js';
 import { serviceTable } from './grpc/services.js';
+import { GrpcServer } from './grpc-server/grpc-server.js';
 import { jsonGateway } from './http/gateway.js';
 import { loadEtcdProtos } from './proto.js';
 
@@ -41,16 +41,9 @@ export async function startServer(node: TsetcdNode, opts: ServerOptions): Promis
   const protos = loadEtcdProtos();
   const http = opts.http ?? jsonGateway(node);
   const maxBytes = (opts.maxRequestBytes ?? node.parts.config.maxRequestBytes) + GRPC_OVERHEAD_BYTES;
-  const grpc = new Server({
-    'grpc.max_receive_message_length': maxBytes,
-    'grpc.max_send_message_length': 2 ** 31 - 1,
-    // Channelz (grpc-js's per-call and per-socket introspection counters) is on by default and
-    // costs every call; nothing here reads it.
-    'grpc.enable_channelz': 0,
-  });
+  const grpc = new GrpcServer(maxBytes);
   for (const { definition, implementation } of serviceTable(node, protos))
     grpc.addService(definition, implementation);
-  const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
   const listeners: ClientListener[] = [];
   const urls: string[] = [];
   try {
@@ -62,7 +55,7 @@ export async function startServer(node: TsetcdNode, opts: ServerOptions): Promis
       const l = await ClientListener.listen({
         host: u.hostname,
         port: Number(u.port || 2379),
-        grpc: injector,
+        grpc,
         http: (req, res) => void handleHttp(node, req, res, http),
         ...(secure && opts.tls !== undefined ? { tls: opts.tls } : {}),
       });
@@ -71,15 +64,13 @@ export async function startServer(node: TsetcdNode, opts: ServerOptions): Promis
     }
   } catch (err) {
     for (const l of listeners) await l.close();
-    injector.destroy();
     throw err;
   }
   return {
     urls,
     close: async () => {
       for (const l of listeners) await l.close();
-      injector.destroy();
-      grpc.forceShutdown();
+      await grpc.close();
     },
   };
 }

@@ -6,8 +6,8 @@
  * Does not check permissions itself: the core client the token names does.
  */
 
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { NodeResponseHeader, Permission, PermType, TsetcdNode } from '@tsetcd/core';
+import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
 import { callOptions, clientFor, unary } from './call.js';
 import { bytes, headerOut, type Pb } from './convert.js';
 
@@ -34,7 +34,7 @@ function rangeEndOpt(v: unknown): { rangeEnd?: Uint8Array } {
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** The Auth service's handlers. */
-export function authService(node: TsetcdNode): UntypedServiceImplementation {
+export function authService(node: TsetcdNode): ServiceImplementation {
   return {
     AuthEnable: unary<Pb, Pb>(async (_req, call) =>
       headerOnly(await clientFor(node, call.metadata).auth.enable(callOptions(call))),

@@ -12,8 +12,8 @@
  * and neither do we, so `etcdctl member list -w json` prints the same header fields.
  */
 
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Member, NodeResponseHeader, TsetcdNode } from '@tsetcd/core';
+import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
 import { callOptions, clientFor, unary } from './call.js';
 import { big, headerOut, type Pb } from './convert.js';
 
@@ -58,7 +58,7 @@ function urlsIn(v: unknown): string[] {
 }
 
 /** The Cluster service's handlers. */
-export function clusterService(node: TsetcdNode): UntypedServiceImplementation {
+export function clusterService(node: TsetcdNode): ServiceImplementation {
   const members = (r: { header: NodeResponseHeader; members: readonly Member[] }): Pb => ({
     header: clusterHeader(r.header),
     members: r.members.map(memberOut),

@@ -13,7 +13,6 @@
  * Errors reach the wire as etcd's do: plain errors, status Unknown (see recipeUnary).
  */
 
-import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
   type Client,
   Election,
@@ -23,6 +22,8 @@ import {
   type TsetcdNode,
 } from '@tsetcd/core';
 import type { KeyValue } from '@tsetcd/mvcc';
+import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
+import type { ServiceCall } from '../grpc-server/server-call.js';
 import { callOptions, clientFor } from './call.js';
 import { big, bytes, headerOut, kvOut, num, type Pb } from './convert.js';
 import { toWireError } from './errors.js';
@@ -41,7 +42,7 @@ export class MissingLeaderKeyError extends Error {
 const FIRST_CREATED = { prefix: true, sortTarget: 'CREATE', sortOrder: 'ASCEND', limit: 1 } as const;
 
 /** The Election service's handlers. */
-export function electionService(node: TsetcdNode): UntypedServiceImplementation {
+export function electionService(node: TsetcdNode): ServiceImplementation {
   return {
     Campaign: recipeUnary(async (req, call) => {
       const signal = callSignal(call);
@@ -104,17 +105,17 @@ export function electionService(node: TsetcdNode): UntypedServiceImplementation 
       if (kv === undefined) throw new NoLeaderElectedError();
       return { header: headerOut(r.header), kv: kvOut(kv) };
     }),
-    Observe: (call: ServerWritableStream<Pb, Pb>) => {
+    Observe: (call: ServiceCall) => {
       const signal = callSignal(call);
       const client = clientFor(node, call.metadata);
-      observe(node, client, prefixOf(call.request.name), signal, (header, kv) =>
+      observe(node, client, prefixOf((call.request as Pb).name), signal, (header, kv) =>
         call.write({ header: headerOut(header), kv: kvOut(kv) }),
       ).then(
         () => call.end(),
         (err: unknown) => {
           if (signal.aborted) return;
           const w = toWireError(err);
-          call.emit('error', { code: w.code, details: w.details });
+          call.sendStatus(w);
         },
       );
     },

@@ -4,11 +4,11 @@
  * npm client — branch on both. Anything unknown is Unknown with its own message.
  */
 
-import { status } from '@grpc/grpc-js';
+import { type Status, Status as status } from '../grpc-server/status.js';
 
 /** A gRPC status code and etcd's message. */
 export interface WireError {
-  readonly code: status;
+  readonly code: Status;
   readonly details: string;
 }
 
@@ -69,7 +69,7 @@ const BY_CODE: Readonly<Record<string, WireError>> = {
   },
 };
 
-const GRPC_CODE_BY_NAME: Readonly<Record<string, status>> = {
+const GRPC_CODE_BY_NAME: Readonly<Record<string, Status>> = {
   InvalidArgument: status.INVALID_ARGUMENT,
   FailedPrecondition: status.FAILED_PRECONDITION,
   PermissionDenied: status.PERMISSION_DENIED,

@@ -1,7 +1,7 @@
 /** etcd's KV service (Range, Put, DeleteRange, Txn, Compact) on a node. */
 
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { TsetcdNode } from '@tsetcd/core';
+import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
 import { callOptions, clientFor, unary } from './call.js';
 import {
   deleteRangeIn,
@@ -18,7 +18,7 @@ import {
 } from './convert.js';
 
 /** The KV service's handlers. */
-export function kvService(node: TsetcdNode): UntypedServiceImplementation {
+export function kvService(node: TsetcdNode): ServiceImplementation {
   return {
     Range: unary<Pb, Pb>(async (req, call) => {
       const r = await clientFor(node, call.metadata).kv.range(rangeIn(req), callOptions(call));

@@ -11,9 +11,9 @@
  * Not here: lease semantics (core's Lease client and the lessor).
  */
 
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { TsetcdNode } from '@tsetcd/core';
 import { LeaseNotFoundError, LeaseTtlTooLargeError, MAX_LEASE_TTL } from '@tsetcd/mvcc';
+import type { ServiceCall } from '../grpc-server/server-call.js';
 import { callOptions, clientFor, unary } from './call.js';
 import { big, headerOut, type Pb } from './convert.js';
 import { toWireError } from './errors.js';
@@ -35,7 +35,7 @@ export function leaseService(node: TsetcdNode) {
       const r = await clientFor(node, call.metadata).lease.revoke(big(req.ID), callOptions(call));
       return { header: headerOut(r.header) };
     }),
-    LeaseKeepAlive: (call: ServerDuplexStream<Pb, Pb>) => keepAliveStream(node, call),
+    LeaseKeepAlive: (call: ServiceCall) => keepAliveStream(node, call),
     LeaseTimeToLive: unary<Pb, Pb>(async (req, call) => {
       const id = big(req.ID);
       try {
@@ -61,7 +61,7 @@ export function leaseService(node: TsetcdNode) {
 }
 
 /** One LeaseKeepAlive stream: each request {ID} renews that lease and answers {header, ID, TTL}. */
-function keepAliveStream(node: TsetcdNode, call: ServerDuplexStream<Pb, Pb>): void {
+function keepAliveStream(node: TsetcdNode, call: ServiceCall): void {
   const client = clientFor(node, call.metadata);
   const ac = new AbortController();
   const queue: Pb[] = [];
@@ -77,7 +77,7 @@ function keepAliveStream(node: TsetcdNode, call: ServerDuplexStream<Pb, Pb>): vo
       return;
     }
     const w = toWireError(err);
-    call.emit('error', { code: w.code, details: w.details });
+    call.sendStatus(w);
   };
 
   const run = async (): Promise<void> => {

@@ -7,15 +7,17 @@
  * Does not: remember locks between calls — Unlock deletes whatever key it is given, as etcd does.
  */
 
-import { type sendUnaryData, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type Client, Mutex, Session, SessionExpiredError, type TsetcdNode } from '@tsetcd/core';
 import { LeaseNotFoundError } from '@tsetcd/mvcc';
-import { callOptions, clientFor, type ServerSurfaceCall } from './call.js';
+import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
+import type { ServiceCall } from '../grpc-server/server-call.js';
+import { type CallStatus, Status } from '../grpc-server/status.js';
+import { callOptions, clientFor } from './call.js';
 import { big, bytes, headerOut, type Pb } from './convert.js';
 import { toWireError } from './errors.js';
 
 /** The Lock service's handlers. */
-export function lockService(node: TsetcdNode): UntypedServiceImplementation {
+export function lockService(node: TsetcdNode): ServiceImplementation {
   return {
     Lock: recipeUnary(async (req, call) => {
       const signal = callSignal(call);
@@ -50,7 +52,7 @@ export async function sessionFor(client: Client, lease: bigint, signal: AbortSig
 }
 
 /** The call's cancellation (callOptions always gives one). */
-export function callSignal(call: ServerSurfaceCall): AbortSignal {
+export function callSignal(call: ServiceCall): AbortSignal {
   return callOptions(call).signal ?? new AbortController().signal;
 }
 
@@ -65,15 +67,13 @@ export function str(v: unknown): string {
  * missing lease is "etcdserver: requested lease not found", code 2 — not NotFound as on the Lease
  * service). Cancellation stays Cancelled.
  */
-export function recipeUnary(
-  fn: (req: Pb, call: ServerSurfaceCall & { readonly request: Pb }) => Promise<Pb>,
-) {
-  return (call: ServerSurfaceCall & { readonly request: Pb }, callback: sendUnaryData<Pb>): void => {
-    fn(call.request, call).then(
+export function recipeUnary(fn: (req: Pb, call: ServiceCall) => Promise<Pb>) {
+  return (call: ServiceCall, callback: (err: CallStatus | null, value?: unknown) => void): void => {
+    fn(call.request as Pb, call).then(
       (res) => callback(null, res),
       (err: unknown) => {
         const w = toWireError(err);
-        callback({ code: w.code === status.CANCELLED ? w.code : status.UNKNOWN, details: w.details });
+        callback({ code: w.code === Status.CANCELLED ? w.code : Status.UNKNOWN, details: w.details });
       },
     );
   };

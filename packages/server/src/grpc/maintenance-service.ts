@@ -16,9 +16,10 @@
  */
 
 import { createHash } from 'node:crypto';
-import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { TsetcdNode } from '@tsetcd/core';
 import type { AlarmMember, AlarmType } from '@tsetcd/mvcc';
+import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
+import type { ServiceCall } from '../grpc-server/server-call.js';
 import { callOptions, clientFor, unary } from './call.js';
 import { big, headerOut, num, type Pb } from './convert.js';
 import { toWireError } from './errors.js';
@@ -80,7 +81,7 @@ function put(o: Pb, field: string, v: number | bigint): void {
 }
 
 /** The Maintenance service's handlers. */
-export function maintenanceService(node: TsetcdNode): UntypedServiceImplementation {
+export function maintenanceService(node: TsetcdNode): ServiceImplementation {
   return {
     Status: unary<Pb, Pb>(async (_req, call) => {
       const s = await clientFor(node, call.metadata).maintenance.status();
@@ -141,10 +142,10 @@ export function maintenanceService(node: TsetcdNode): UntypedServiceImplementati
       await clientFor(node, call.metadata).maintenance.moveLeader(big(req.targetID), callOptions(call));
       return {};
     }),
-    Snapshot: (call: ServerWritableStream<Pb, Pb>) => {
+    Snapshot: (call: ServiceCall) => {
       streamSnapshot(node, call).catch((err: unknown) => {
         const w = toWireError(err);
-        call.emit('error', { code: w.code, details: w.details });
+        call.sendStatus(w);
       });
     },
   };
@@ -157,7 +158,7 @@ export function maintenanceService(node: TsetcdNode): UntypedServiceImplementati
  *      waiting for the stream to drain when grpc-js buffers;
  *   3. send the SHA-256 as one last message and end the stream.
  */
-async function streamSnapshot(node: TsetcdNode, call: ServerWritableStream<Pb, Pb>): Promise<void> {
+async function streamSnapshot(node: TsetcdNode, call: ServiceCall): Promise<void> {
   let cancelled = false;
   call.once('cancelled', () => {
     cancelled = true;

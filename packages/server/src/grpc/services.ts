@@ -3,8 +3,9 @@
  * our .proto files with its handlers on the node.
  */
 
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/proto-loader';
 import type { TsetcdNode } from '@tsetcd/core';
+import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
 import type { EtcdProtos } from '../proto.js';
 import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
@@ -18,7 +19,7 @@ import { watchService } from './watch-service.js';
 /** One service to register: its definition and its handlers. */
 export interface ServiceEntry {
   readonly definition: ServiceDefinition;
-  readonly implementation: UntypedServiceImplementation;
+  readonly implementation: ServiceImplementation;
 }
 
 /** Every service of a member. */

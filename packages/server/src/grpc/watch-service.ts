@@ -25,9 +25,10 @@
  * Not here: which events a watch gets, ordering, compaction (the store's WatchableStore).
  */
 
-import type { ServerDuplexStream, ServiceDefinition } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/proto-loader';
 import type { Client, TsetcdNode } from '@tsetcd/core';
 import type { Watcher, WatchFilter, WatchResponse } from '@tsetcd/mvcc';
+import type { ServiceCall } from '../grpc-server/server-call.js';
 import type { EtcdProtos } from '../proto.js';
 import { clientFor } from './call.js';
 import { bytes, eventOut, headerOut, num, type Pb } from './convert.js';
@@ -45,7 +46,7 @@ const EMPTY_RANGE_REASON = 'mvcc: watcher range is empty';
 export function watchService(node: TsetcdNode, protos: EtcdProtos) {
   const serialize = (protos.Watch as ServiceDefinition).Watch!.responseSerialize as (v: Pb) => Buffer;
   return {
-    Watch: (call: ServerDuplexStream<Pb, Pb>) => {
+    Watch: (call: ServiceCall) => {
       new WatchStream(node, call, clientFor(node, call.metadata), serialize).start();
     },
   };
@@ -80,7 +81,7 @@ class WatchStream {
 
   constructor(
     private readonly node: TsetcdNode,
-    private readonly call: ServerDuplexStream<Pb, Pb>,
+    private readonly call: ServiceCall,
     private readonly client: Client,
     private readonly serialize: (v: Pb) => Buffer,
   ) {}

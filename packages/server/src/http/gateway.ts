@@ -14,10 +14,12 @@
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Metadata, type MethodDefinition, status } from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/proto-loader';
 import type { TsetcdNode } from '@tsetcd/core';
 import { toWireError, type WireError } from '../grpc/errors.js';
 import { serviceTable } from '../grpc/services.js';
+import { CallMetadata } from '../grpc-server/server-call.js';
+import { Status as status } from '../grpc-server/status.js';
 import { loadEtcdProtos } from '../proto.js';
 import { jsonToWire, wireToJson } from './json-codec.js';
 import { GATEWAY_ROUTES } from './routes.js';
@@ -71,9 +73,8 @@ export function jsonGateway(
       res.end('Method Not Allowed\n');
       return true;
     }
-    const metadata = new Metadata();
     const auth = req.headers.authorization;
-    if (auth !== undefined && auth !== '') metadata.set('authorization', auth);
+    const metadata = new CallMetadata(auth !== undefined && auth !== '' ? { authorization: auth } : {});
     if (route.method.requestStream) serveBidi(route, metadata, req, res);
     else await serveUnaryOrServerStream(route, metadata, req, res);
     return true;
@@ -114,7 +115,7 @@ function buildRoutes(node: TsetcdNode): Map<string, Route> {
 class GatewayCall extends EventEmitter {
   cancelled = false;
   constructor(
-    readonly metadata: Metadata,
+    readonly metadata: CallMetadata,
     readonly request: unknown,
     private readonly onWrite: (msg: object) => void,
     private readonly onEnd: (err?: WireError) => void,
@@ -140,6 +141,9 @@ class GatewayCall extends EventEmitter {
   end(): void {
     this.onEnd();
   }
+  sendStatus(s: WireError): void {
+    this.onEnd(s);
+  }
   destroy(err?: unknown): void {
     this.onEnd(err === undefined ? undefined : wireOf(err));
   }
@@ -154,13 +158,13 @@ class GatewayCall extends EventEmitter {
 function wireOf(err: unknown): WireError {
   const e = err as { code?: unknown; details?: unknown } | null;
   if (typeof e?.code === 'number' && typeof e.details === 'string')
-    return { code: e.code, details: e.details };
+    return { code: e.code as WireError['code'], details: e.details };
   return toWireError(err);
 }
 
 async function serveUnaryOrServerStream(
   route: Route,
-  metadata: Metadata,
+  metadata: CallMetadata,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -197,7 +201,7 @@ async function serveUnaryOrServerStream(
   route.handler(call);
 }
 
-function serveBidi(route: Route, metadata: Metadata, req: IncomingMessage, res: ServerResponse): void {
+function serveBidi(route: Route, metadata: CallMetadata, req: IncomingMessage, res: ServerResponse): void {
   const toJson = (msg: object) => wireToJson(route.method.responseSerialize(msg), route.responseType);
   const stream = openStream(res, toJson);
   const call = new GatewayCall(metadata, undefined, stream.write, stream.end);
