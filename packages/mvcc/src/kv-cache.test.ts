@@ -6,17 +6,57 @@
 import { describe, expect, it } from 'vitest';
 import { utf8 } from './bytes.js';
 import { CompactedError } from './errors.js';
-import { KeyValueCache } from './kv-cache.js';
+import { KeyValueCache, KV_CACHE_CHUNK_BYTES } from './kv-cache.js';
 import { KVStore } from './kvstore.js';
 import { MemoryBackend } from './memory-backend.js';
 
 describe('KeyValueCache', () => {
   it('evicts the oldest entries to stay within its byte bound', () => {
-    const c = new KeyValueCache(3 * (100 + 64));
-    for (let main = 1; main <= 5; main++) c.set(main, 0, new Uint8Array(100));
+    const c = new KeyValueCache(300);
+    for (let main = 1; main <= 5; main++) c.set(main, 0, new Uint8Array(100).fill(main));
     expect(c.size).toBe(3);
+    expect(c.get(1, 0)).toBeUndefined();
     expect(c.get(2, 0)).toBeUndefined();
     expect([3, 4, 5].map((m) => c.get(m, 0)?.length)).toEqual([100, 100, 100]);
+    expect([3, 4, 5].map((m) => c.get(m, 0)?.every((b) => b === m))).toEqual([true, true, true]);
+  });
+
+  it('keeps entries whole across chunk ends, and forgets those the ring wrote over', () => {
+    const chunk = KV_CACHE_CHUNK_BYTES;
+    const c = new KeyValueCache(2 * chunk);
+    // Entries of 0.4 chunk: two fit per chunk, the third starts the next chunk.
+    const n = Math.floor(chunk * 0.4);
+    for (let main = 1; main <= 7; main++) c.set(main, 0, new Uint8Array(n).fill(main));
+    // Chunks hold {1,2} {3,4}, then {5,6} over the first and 7 over 3 in the second: 4 is intact.
+    expect([1, 2, 3].map((m) => c.get(m, 0))).toEqual([undefined, undefined, undefined]);
+    for (const m of [4, 5, 6, 7]) expect(c.get(m, 0)?.every((b) => b === m)).toBe(true);
+    expect(c.size).toBe(4);
+  });
+
+  it('does not cache an entry larger than a chunk', () => {
+    const c = new KeyValueCache(100);
+    c.set(1, 0, new Uint8Array(101));
+    expect(c.get(1, 0)).toBeUndefined();
+    c.set(2, 0, new Uint8Array(100));
+    expect(c.get(2, 0)?.length).toBe(100);
+  });
+
+  it('holds copies: changing the bytes given to set does not change the cache', () => {
+    const c = new KeyValueCache(1 << 20);
+    const b = new Uint8Array([1, 2, 3]);
+    c.set(9, 0, b);
+    b[0] = 7;
+    expect([...c.get(9, 0)!]).toEqual([1, 2, 3]);
+  });
+
+  it('clear drops every entry and the cache fills again', () => {
+    const c = new KeyValueCache(1 << 20);
+    c.set(1, 0, new Uint8Array([1]));
+    c.clear();
+    expect(c.get(1, 0)).toBeUndefined();
+    expect(c.size).toBe(0);
+    c.set(2, 0, new Uint8Array([2]));
+    expect([...c.get(2, 0)!]).toEqual([2]);
   });
 
   it('a revision overwrites the one `entries` before it in the ring', () => {
