@@ -17,7 +17,7 @@ export class WriteOverlay {
   /** values[i] is what keys[i] was set to: bytes, or null for a delete. */
   readonly values: (Uint8Array | null)[] = [];
   /** Binary key → index of its newest write, for writes [0, indexed). */
-  private byKey: Map<string, number> | undefined;
+  private readonly byKey = new Map<string, number>();
   private indexed = 0;
 
   /** Number of writes buffered (a key written twice counts twice). */
@@ -35,9 +35,8 @@ export class WriteOverlay {
   lookup(key: string): Uint8Array | null | undefined {
     const n = this.keys.length;
     if (n === 0) return undefined;
-    const byKey = (this.byKey ??= new Map());
-    for (; this.indexed < n; this.indexed++) byKey.set(toBinary(this.keys[this.indexed]!), this.indexed);
-    const i = byKey.get(key);
+    for (; this.indexed < n; this.indexed++) this.byKey.set(toBinary(this.keys[this.indexed]!), this.indexed);
+    const i = this.byKey.get(key);
     return i === undefined ? undefined : this.values[i];
   }
 }
