@@ -92,8 +92,12 @@ export function revKey(main: number, sub: number): string {
 export class KeyIndex {
   /** The key as a binary string (see bytes.ts). */
   readonly key: string;
-  /** The last revision written (put or tombstone). */
-  modified: Rev = { main: 0 as Revision, sub: 0 };
+  /**
+   * The last revision written (put or tombstone), as two numbers held in the object itself: a
+   * read at the current revision then touches no other object to find what to read.
+   */
+  private modMain = 0;
+  private modSub = 0;
   /** Invariant: non-empty once written; only the last generation may be empty. */
   generations: Generation[] = [];
   /**
@@ -107,18 +111,22 @@ export class KeyIndex {
     this.key = key;
   }
 
+  /** The last revision written (put or tombstone); main 0 if none. */
+  get modified(): Rev {
+    return { main: this.modMain as Revision, sub: this.modSub };
+  }
+
   /** Records a put at (main, sub). */
   put(main: Revision, sub: number): void {
-    if (main < this.modified.main || (main === this.modified.main && sub <= this.modified.sub)) {
+    if (main < this.modMain || (main === this.modMain && sub <= this.modSub)) {
       throw new Error(
         `mvcc: put with an unexpected smaller revision ${main}.${sub} on ${JSON.stringify(this.key)}`,
       );
     }
     if (this.generations.length === 0) this.generations = [new Generation()];
     const g = this.generations[this.generations.length - 1]!;
-    const rev: Rev = { main, sub };
     if (g.isEmpty()) {
-      g.created = rev; // Revs are immutable: created and modified may share one
+      g.created = { main, sub };
       g.mains = [main];
       g.subs = [sub];
     } else {
@@ -126,7 +134,8 @@ export class KeyIndex {
       g.subs.push(sub);
     }
     g.ver++;
-    this.modified = rev;
+    this.modMain = main;
+    this.modSub = sub;
     this.live = g;
   }
 
@@ -139,7 +148,8 @@ export class KeyIndex {
     g.mains = [modified.main];
     g.subs = [modified.sub];
     this.generations = [g];
-    this.modified = modified;
+    this.modMain = modified.main;
+    this.modSub = modified.sub;
     this.live = g;
   }
 
@@ -153,7 +163,8 @@ export class KeyIndex {
     g.mains.push(tombstone.main);
     g.subs.push(tombstone.sub);
     this.generations = [g, new Generation()];
-    this.modified = tombstone;
+    this.modMain = tombstone.main;
+    this.modSub = tombstone.sub;
     this.live = undefined;
   }
 
@@ -187,7 +198,7 @@ export class KeyIndex {
 
   /** The key's state at `atRev`, or undefined if it did not exist (or was deleted) then. */
   get(atRev: number): KeyIndexGet | undefined {
-    if (atRev >= this.modified.main) {
+    if (atRev >= this.modMain) {
       // Nothing was written after atRev: the key's state now is its state then.
       const live = this.live;
       return live === undefined
@@ -203,7 +214,7 @@ export class KeyIndex {
 
   /** The revision of the key live at `atRev` (get(atRev).modified), or undefined. */
   modifiedAt(atRev: number): Rev | undefined {
-    if (atRev >= this.modified.main) return this.live === undefined ? undefined : this.modified;
+    if (atRev >= this.modMain) return this.live === undefined ? undefined : this.modified;
     const g = this.findGeneration(atRev);
     if (g === undefined) return undefined;
     const n = g.lastAtOrBefore(atRev);

@@ -24,13 +24,17 @@ export const DEFAULT_KV_CACHE_ENTRIES = 1 << 18;
 /** Bytes of one chunk of the ring (smaller if the whole cache is smaller). */
 export const KV_CACHE_CHUNK_BYTES = 1024 * 1024;
 
+/** Numbers per slot: main revision, start, length. */
+const SLOT_FIELDS = 3;
+
 /** A ring of encoded key-values by main revision, bounded in entries and bytes. */
 export class KeyValueCache {
-  /** Main revision in each slot (-1: empty). */
-  private readonly mains: Float64Array;
-  /** Where each slot's bytes start, counted in bytes ever appended to the ring. */
-  private readonly starts: Float64Array;
-  private readonly lengths: Int32Array;
+  /**
+   * Per slot, side by side so a lookup reads one cache line: the main revision (-1: empty), where
+   * its bytes start (counted in bytes ever appended to the ring), and their length.
+   */
+  private readonly slots: Float64Array;
+  private readonly slotCount: number;
   private readonly chunkBytes: number;
   private readonly chunkCount: number;
   /** Ring bytes: chunkCount * chunkBytes (<= maxBytes). */
@@ -43,30 +47,28 @@ export class KeyValueCache {
     this.chunkBytes = Math.max(1, Math.min(KV_CACHE_CHUNK_BYTES, maxBytes));
     this.chunkCount = maxBytes > 0 ? Math.floor(maxBytes / this.chunkBytes) : 0;
     this.capacity = this.chunkCount * this.chunkBytes;
-    const slots = this.capacity > 0 ? entries : 0;
-    this.mains = new Float64Array(slots).fill(-1);
-    this.starts = new Float64Array(slots);
-    this.lengths = new Int32Array(slots);
+    this.slotCount = this.capacity > 0 ? entries : 0;
+    this.slots = new Float64Array(this.slotCount * SLOT_FIELDS);
+    this.clear();
   }
 
   /** The encoded key-value written at (main, sub), if cached: a view valid until the next set. */
   get(main: number, sub: number): Uint8Array | undefined {
-    const slots = this.mains.length;
-    if (sub !== 0 || slots === 0) return undefined;
-    const i = main % slots;
-    if (this.mains[i] !== main) return undefined;
-    const start = this.starts[i]!;
+    if (sub !== 0 || this.slotCount === 0) return undefined;
+    const i = (main % this.slotCount) * SLOT_FIELDS;
+    const slots = this.slots;
+    if (slots[i] !== main) return undefined;
+    const start = slots[i + 1]!;
     if (start < this.head - this.capacity) return undefined;
     const chunk = this.chunks[Math.floor(start / this.chunkBytes) % this.chunkCount]!;
     const at = start % this.chunkBytes;
-    return chunk.subarray(at, at + this.lengths[i]!);
+    return chunk.subarray(at, at + slots[i + 2]!);
   }
 
   /** Caches (a copy of) the encoded key-value written at (main, sub). */
   set(main: number, sub: number, encoded: Uint8Array): void {
-    const slots = this.mains.length;
     const n = encoded.length;
-    if (sub !== 0 || slots === 0 || n > this.chunkBytes) return;
+    if (sub !== 0 || this.slotCount === 0 || n > this.chunkBytes) return;
     let at = this.head % this.chunkBytes;
     if (at + n > this.chunkBytes) {
       // Entries never straddle chunks: skip the rest of this one.
@@ -80,23 +82,23 @@ export class KeyValueCache {
       this.chunks[c] = chunk;
     }
     chunk.set(encoded, at);
-    const i = main % slots;
-    this.mains[i] = main;
-    this.starts[i] = this.head;
-    this.lengths[i] = n;
+    const i = (main % this.slotCount) * SLOT_FIELDS;
+    this.slots[i] = main;
+    this.slots[i + 1] = this.head;
+    this.slots[i + 2] = n;
     this.head += n;
   }
 
   /** Drops every entry (the ring's memory stays allocated for reuse). */
   clear(): void {
-    this.mains.fill(-1);
+    for (let i = 0; i < this.slots.length; i += SLOT_FIELDS) this.slots[i] = -1;
   }
 
   /** Number of cached revisions (counts them: for tests and diagnostics). */
   get size(): number {
     let n = 0;
-    for (let i = 0; i < this.mains.length; i++) {
-      if (this.mains[i]! >= 0 && this.starts[i]! >= this.head - this.capacity) n++;
+    for (let i = 0; i < this.slots.length; i += SLOT_FIELDS) {
+      if (this.slots[i]! >= 0 && this.slots[i + 1]! >= this.head - this.capacity) n++;
     }
     return n;
   }
