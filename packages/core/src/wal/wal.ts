@@ -1,7 +1,10 @@
 /**
  * The write-ahead log (etcd's `server/storage/wal`): append-only segment files in one directory.
  *
- * - `append(records)` writes all records in one write and fsyncs ONCE (group commit).
+ * - `append(records)` writes all records in one write, durable when it returns (group commit):
+ *   segments are open with O_DSYNC, so each write carries its own fdatasync — one trip to the I/O
+ *   thread pool per append instead of a write and then an fsync, each waiting its turn on the
+ *   event loop.
  * - A segment rolls when it reaches `segmentBytes`; the new one starts with a header (metadata, the
  *   latest snapshot marker, the current hard state) so older segments are never needed for them and
  *   can be released once a snapshot covers all their entries.
@@ -10,6 +13,7 @@
  * It does not interpret the log (see replay.ts) and does not write snapshot files (see snap/).
  */
 
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +22,11 @@ import { CorruptWalError, StorageClosedError } from '../errors.js';
 import { asUint8Array, mkdirDurable, type StorageHooks, syncDir, syncFile, writeFully } from '../fsutil.js';
 import { concatBytes, encodeRecord, type SnapshotRecord, scanRecords, type WalRecord } from './wal-record.js';
 import { segmentFileName, sortSegments } from './wal-segment.js';
+
+/** How segment files are opened for appending: every write is durable (data and size) on return. */
+const APPEND_FLAGS = constants.O_RDWR | constants.O_DSYNC;
+/** Likewise, for a segment that must not exist yet. */
+const CREATE_FLAGS = APPEND_FLAGS | constants.O_CREAT | constants.O_EXCL;
 
 /** Size at which a segment is closed and a new one started (etcd's `SegmentSizeBytes`). */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -72,12 +81,12 @@ export class Wal {
     const found = sortSegments(await readdir(dir));
     if (found.length === 0) {
       const name = segmentFileName(0, 0);
-      const fh = await open(join(dir, name), 'wx');
+      const fh = await open(join(dir, name), CREATE_FLAGS);
       const header =
         options.metadata === undefined ? [] : [{ type: 'metadata', data: options.metadata } as const];
       const bytes = concatBytes(header.map(encodeRecord));
       await writeFully(fh, bytes, 0);
-      await syncFile(fh, join(dir, name), hooks);
+      hooks.onFsync?.(join(dir, name));
       await syncDir(dir, hooks);
       const segs = [{ name, seq: 0, maxIndex: 0 }];
       const wal = new Wal(dir, segmentBytes, hooks, {
@@ -115,7 +124,7 @@ export class Wal {
     }
     const last = segments[segments.length - 1]!;
     const lastPath = join(dir, last.name);
-    const fh = await open(lastPath, 'r+');
+    const fh = await open(lastPath, APPEND_FLAGS);
     const { size } = await fh.stat();
     if (size > validBytes) {
       // A torn tail from a crash mid-write: cut it so new records follow the last valid one.
@@ -151,9 +160,9 @@ export class Wal {
   }
 
   /**
-   * Appends records and resolves once they are durable: one write and one fsync for all of them.
-   * With `sync: false` the write is not fsynced (a record that loses nothing if lost, such as a
-   * hard state whose only change is the commit index); a later fsync covers it.
+   * Appends records and resolves once they are durable: one O_DSYNC write for all of them.
+   * `sync: false` marks a record that would lose nothing if lost (a hard state whose only change
+   * is the commit index): it is not reported to `hooks.onFsync`, though the write is durable too.
    */
   append(records: readonly WalRecord[], opts: { readonly sync?: boolean } = {}): Promise<void> {
     const run = this.tail.then(() => this.appendNow(records, opts.sync ?? true));
@@ -169,7 +178,7 @@ export class Wal {
     const bytes = concatBytes(records.map(encodeRecord));
     await writeFully(this.s.fh, bytes, this.s.size);
     this.s.size += bytes.length;
-    if (sync) await syncFile(this.s.fh, join(this.dir, seg.name), this.hooks);
+    if (sync) this.hooks.onFsync?.(join(this.dir, seg.name)); // O_DSYNC: durable already
     for (const r of records) {
       if (r.type === 'state') {
         for (const e of r.entries) seg.maxIndex = Math.max(seg.maxIndex, e.index);
@@ -193,10 +202,10 @@ export class Wal {
     if (this.s.snapshotMarker !== undefined) header.push(this.s.snapshotMarker);
     if (this.s.hardState !== undefined)
       header.push({ type: 'state', entries: [], hardState: this.s.hardState });
-    const fh = await open(path, 'wx');
+    const fh = await open(path, CREATE_FLAGS);
     const bytes = concatBytes(header.map(encodeRecord));
     await writeFully(fh, bytes, 0);
-    await syncFile(fh, path, this.hooks);
+    this.hooks.onFsync?.(path);
     await syncDir(this.dir, this.hooks);
     await this.s.fh.close();
     this.s.fh = fh;

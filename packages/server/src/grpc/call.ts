@@ -28,6 +28,16 @@ export function callOptions(call: ServiceCall): CallOptions {
     : { signal: ac.signal };
 }
 
+/**
+ * Just the call's deadline, for the KV calls: their work is short, and a cancelled put is applied
+ * all the same (as in etcd), so tracking the client's cancellation — an AbortController and two
+ * listeners per call — buys nothing on the hottest path.
+ */
+export function deadlineOptions(call: ServiceCall): CallOptions {
+  const ms = call.getDeadline() - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? { timeoutMs: Math.max(1, ms) } : {};
+}
+
 /** Runs a unary handler: its result is the reply, a thrown error etcd's status and message. */
 export function unary<Req, Res>(fn: (req: Req, call: ServiceCall) => Promise<Res>) {
   return (call: ServiceCall, callback: (err: CallStatus | null, value?: unknown) => void): void => {

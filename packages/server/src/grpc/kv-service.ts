@@ -2,7 +2,7 @@
 
 import type { TsetcdNode } from '@tsetcd/core';
 import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
-import { callOptions, clientFor, unary } from './call.js';
+import { callOptions, clientFor, deadlineOptions, unary } from './call.js';
 import {
   deleteRangeIn,
   deleteRangeOut,
@@ -21,13 +21,13 @@ import {
 export function kvService(node: TsetcdNode): ServiceImplementation {
   return {
     Range: unary<Pb, Pb>(async (req, call) => {
-      const r = await clientFor(node, call.metadata).kv.range(rangeIn(req), callOptions(call));
+      const r = await clientFor(node, call.metadata).kv.range(rangeIn(req), deadlineOptions(call));
       return rangeOut(headerOut(r.header), r);
     }),
     Put: unary<Pb, Pb>(async (req, call) => {
       const p = putIn(req);
       const r = await clientFor(node, call.metadata).kv.put(p.key, p.value ?? new Uint8Array(0), {
-        ...callOptions(call),
+        ...deadlineOptions(call),
         ...(p.lease !== undefined ? { lease: p.lease } : {}),
         ...(p.prevKv ? { prevKv: true } : {}),
         ...(p.ignoreValue ? { ignoreValue: true } : {}),
@@ -38,14 +38,14 @@ export function kvService(node: TsetcdNode): ServiceImplementation {
     DeleteRange: unary<Pb, Pb>(async (req, call) => {
       const d = deleteRangeIn(req);
       const r = await clientFor(node, call.metadata).kv.delete(d.key, {
-        ...callOptions(call),
+        ...deadlineOptions(call),
         ...(d.rangeEnd !== undefined ? { rangeEnd: d.rangeEnd } : {}),
         ...(d.prevKv ? { prevKv: true } : {}),
       });
       return deleteRangeOut(headerOut(r.header), r);
     }),
     Txn: unary<Pb, Pb>(async (req, call) => {
-      const r = await clientFor(node, call.metadata).kv.txn(txnIn(req), callOptions(call));
+      const r = await clientFor(node, call.metadata).kv.txn(txnIn(req), deadlineOptions(call));
       return txnOut(headerOut(r.header), r);
     }),
     Compact: unary<Pb, Pb>(async (req, call) => {
