@@ -7,6 +7,7 @@ import { hashBinary, hashBytes, KeyHashMap } from './key-hash-map.js';
 interface Entry {
   readonly key: string;
   readonly n: number;
+  keyHash: number;
 }
 
 /** xorshift32, seeded. */
@@ -47,8 +48,8 @@ describe('hashBytes / hashBinary', () => {
 describe('KeyHashMap', () => {
   it('finds entries by bytes and by string, misses absent keys', () => {
     const m = new KeyHashMap<Entry>();
-    m.set({ key: 'foo', n: 1 });
-    m.set({ key: '', n: 2 });
+    m.set({ key: 'foo', n: 1, keyHash: 0 });
+    m.set({ key: '', n: 2, keyHash: 0 });
     expect(m.get(fromBinary('foo'))?.n).toBe(1);
     expect(m.getBinary('foo')?.n).toBe(1);
     expect(m.get(new Uint8Array(0))?.n).toBe(2);
@@ -60,8 +61,8 @@ describe('KeyHashMap', () => {
 
   it('replaces an entry with the same key', () => {
     const m = new KeyHashMap<Entry>();
-    m.set({ key: 'k', n: 1 });
-    m.set({ key: 'k', n: 2 });
+    m.set({ key: 'k', n: 1, keyHash: 0 });
+    m.set({ key: 'k', n: 2, keyHash: 0 });
     expect(m.size).toBe(1);
     expect(m.getBinary('k')?.n).toBe(2);
   });
@@ -76,7 +77,7 @@ describe('KeyHashMap', () => {
         if (r(3) === 0) {
           expect(m.delete(key)).toBe(model.delete(key));
         } else {
-          const e = { key, n: step };
+          const e = { key, n: step, keyHash: 0 };
           m.set(e);
           model.set(key, e);
         }
@@ -98,7 +99,7 @@ describe('KeyHashMap', () => {
   it('deletes from the middle of a probe chain and still finds the entries after it', () => {
     const m = new KeyHashMap<Entry>();
     const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`);
-    for (const [i, key] of keys.entries()) m.set({ key, n: i });
+    for (const [i, key] of keys.entries()) m.set({ key, n: i, keyHash: 0 });
     for (let i = 0; i < keys.length; i += 2) expect(m.delete(keys[i]!)).toBe(true);
     for (let i = 0; i < keys.length; i++) {
       expect(m.getBinary(keys[i]!)?.n).toBe(i % 2 === 0 ? undefined : i);

@@ -5,14 +5,18 @@
  * the bytes where they are and compares them with the stored string, so the point reads and
  * writes of single keys build no string at all.
  *
- * Open addressing with linear probing over a power-of-two table kept at most half full; deletion
- * shifts the following entries back (no tombstones). Each slot's full hash is kept alongside, so
- * a probe compares keys only when the hashes match. Pure.
+ * Open addressing with linear probing over a power-of-two table kept at most a quarter full;
+ * deletion shifts the following entries back (no tombstones). Each entry holds its key's full
+ * hash, so a probe compares keys only when the hashes match. The table holds nothing else: over
+ * many keys a lookup is bound by memory touches (the slot, the entry, its key), and a separate
+ * array of hashes was one more. Pure.
  */
 
-/** An entry: anything that knows its key as a binary string. */
+/** An entry: anything that knows its key as a binary string and can hold the key's hash. */
 export interface Keyed {
   readonly key: string;
+  /** Set by the map when the entry is added (the hash of `key`). */
+  keyHash: number;
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -48,21 +52,20 @@ function sameKey(s: string, b: Uint8Array): boolean {
 }
 
 const MIN_CAPACITY = 16;
+/** The table is grown before it is more than 1/LOAD_INVERSE full (short probe runs). */
+const LOAD_INVERSE = 4;
 
 /** A hash table of Keyed entries, looked up by key bytes or binary string. */
 export class KeyHashMap<V extends Keyed> {
   /** Invariant: an entry sits at its home slot or after it with no empty slot in between. */
   private entries: (V | undefined)[];
-  /** hashes[i] is the hash of entries[i].key when entries[i] is set. */
-  private hashes: Int32Array;
   private mask: number;
   private count = 0;
 
   constructor(capacity = MIN_CAPACITY) {
     let n = MIN_CAPACITY;
-    while (n < capacity * 2) n *= 2;
+    while (n < capacity * LOAD_INVERSE) n *= 2;
     this.entries = new Array<V | undefined>(n).fill(undefined);
-    this.hashes = new Int32Array(n);
     this.mask = n - 1;
   }
 
@@ -74,11 +77,11 @@ export class KeyHashMap<V extends Keyed> {
   /** The entry whose key has these bytes. */
   get(key: Uint8Array): V | undefined {
     const h = hashBytes(key);
-    const { entries, hashes, mask } = this;
+    const { entries, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = entries[i];
       if (e === undefined) return undefined;
-      if (hashes[i] === h && sameKey(e.key, key)) return e;
+      if (e.keyHash === h && sameKey(e.key, key)) return e;
     }
   }
 
@@ -91,34 +94,33 @@ export class KeyHashMap<V extends Keyed> {
   /** Adds `entry`, replacing any entry with the same key. */
   set(entry: V): void {
     const h = hashBinary(entry.key);
-    const { entries, hashes, mask } = this;
+    entry.keyHash = h;
+    const { entries, mask } = this;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const e = entries[i];
       if (e === undefined) break;
-      if (hashes[i] === h && e.key === entry.key) {
+      if (e.keyHash === h && e.key === entry.key) {
         entries[i] = entry;
         return;
       }
     }
     entries[i] = entry;
-    hashes[i] = h;
-    if (++this.count * 2 > entries.length) this.grow();
+    if (++this.count * LOAD_INVERSE > entries.length) this.grow();
   }
 
   /** Removes the entry with this key; false if there was none. */
   delete(key: string): boolean {
     let i = this.slotOf(key, hashBinary(key));
     if (i < 0) return false;
-    const { entries, hashes, mask } = this;
+    const { entries, mask } = this;
     // Shift back every following entry whose home slot is not in (i, j]: it may then be found
     // without crossing the emptied slot.
     for (let j = (i + 1) & mask; entries[j] !== undefined; j = (j + 1) & mask) {
-      const home = hashes[j]! & mask;
+      const home = entries[j]!.keyHash & mask;
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
       entries[i] = entries[j];
-      hashes[i] = hashes[j]!;
       i = j;
     }
     entries[i] = undefined;
@@ -132,29 +134,24 @@ export class KeyHashMap<V extends Keyed> {
   }
 
   private slotOf(key: string, h: number): number {
-    const { entries, hashes, mask } = this;
+    const { entries, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = entries[i];
       if (e === undefined) return -1;
-      if (hashes[i] === h && e.key === key) return i;
+      if (e.keyHash === h && e.key === key) return i;
     }
   }
 
   private grow(): void {
     const oldEntries = this.entries;
-    const oldHashes = this.hashes;
     const n = oldEntries.length * 2;
     this.entries = new Array<V | undefined>(n).fill(undefined);
-    this.hashes = new Int32Array(n);
     this.mask = n - 1;
-    for (let j = 0; j < oldEntries.length; j++) {
-      const e = oldEntries[j];
+    for (const e of oldEntries) {
       if (e === undefined) continue;
-      const h = oldHashes[j]!;
-      let i = h & this.mask;
+      let i = e.keyHash & this.mask;
       while (this.entries[i] !== undefined) i = (i + 1) & this.mask;
       this.entries[i] = e;
-      this.hashes[i] = h;
     }
   }
 }

@@ -92,6 +92,8 @@ export function revKey(main: number, sub: number): string {
 export class KeyIndex {
   /** The key as a binary string (see bytes.ts). */
   readonly key: string;
+  /** The key's hash, kept by the TreeIndex's KeyHashMap. */
+  keyHash = 0;
   /**
    * The last revision written (put or tombstone), as two numbers held in the object itself: a
    * read at the current revision then touches no other object to find what to read.
