@@ -10,9 +10,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-
-/** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+import { gateFirstRequest, H2_PREFACE } from './h2/first-request-gate.js';
 
 /** Where gRPC connections go: the GrpcServer. */
 export interface ConnectionSink {
@@ -64,7 +62,7 @@ export class ClientListener {
       opts.tls === undefined
         ? createNetServer((socket) => {
             track(socket);
-            sortPlain(socket, opts.grpc, toHttp);
+            sortConnection(socket, opts.grpc, toHttp);
           })
         : createTlsServer(
             {
@@ -77,7 +75,7 @@ export class ClientListener {
             },
             (socket: TLSSocket) => {
               track(socket);
-              if (socket.alpnProtocol === 'h2') opts.grpc.injectConnection(socket);
+              if (socket.alpnProtocol === 'h2') sortConnection(socket, opts.grpc, undefined);
               else toHttp(socket);
             },
           );
@@ -102,8 +100,16 @@ export class ClientListener {
   }
 }
 
-/** Reads just enough of a plain connection to tell HTTP/2 (gRPC) from HTTP/1.1, then hands it on. */
-function sortPlain(socket: Socket, grpc: ConnectionSink, toHttp: (s: Duplex) => void): void {
+/**
+ * Reads just enough of a connection to tell HTTP/2 (gRPC) from HTTP/1.1, then hands it on: HTTP/2
+ * through the first-request gate to gRPC, anything else to HTTP (or, for a TLS connection that
+ * negotiated 'h2', nowhere: it is closed).
+ */
+function sortConnection(
+  socket: Socket,
+  grpc: ConnectionSink,
+  toHttp: ((s: Duplex) => void) | undefined,
+): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
@@ -112,14 +118,17 @@ function sortPlain(socket: Socket, grpc: ConnectionSink, toHttp: (s: Duplex) => 
     if (isH2 && seen.length < H2_PREFACE.length) return; // need more bytes to be sure
     socket.off('data', onData);
     socket.pause();
-    // Put the bytes back: Node's HTTP/2 session (since Node 20) starts by reading what is already
-    // buffered in the socket, then takes over its handle — so gRPC runs on the native socket with
-    // no JS stream in between.
-    socket.unshift(seen);
     if (isH2) {
-      grpc.injectConnection(socket);
+      // Node's HTTP/2 session (since Node 20) starts by reading what is already buffered in the
+      // socket, then takes over its handle: gRPC runs on the native socket, no JS stream between.
+      gateFirstRequest(socket, seen, (s) => grpc.injectConnection(s));
       return;
     }
+    if (toHttp === undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.unshift(seen);
     toHttp(socket);
     socket.resume();
   };
