@@ -233,24 +233,24 @@ export class KVStore {
   private rangeAt(req: RangeRequest, curRev: Revision): RangeResponse {
     const atRev = this.checkReadRevision(req.revision ?? 0, curRev);
     const header = { revision: curRev };
+    const countOnly = req.countOnly === true;
+    if (req.rangeEnd === undefined || req.rangeEnd.length === 0) {
+      // One key (the common case): no walk, no visitor, no index result object; nothing to sort
+      // or limit (a limit is 0 or at least 1).
+      const modified = this.index.keyIndexOf(req.key)?.modifiedAt(atRev);
+      const count = modified === undefined ? 0 : 1;
+      if (countOnly || modified === undefined) return { header, kvs: [], more: false, count };
+      const kvs = filterByRevisions(req, [this.readKeyValue(modified)]);
+      if (req.keysOnly && kvs.length > 0) kvs[0] = { ...kvs[0]!, value: new Uint8Array(0) };
+      return { header, kvs, more: false, count };
+    }
     const limit = readLimit(req);
     // Values are read as the index is walked: no intermediate list of revisions.
     let kvs: KeyValue[] = [];
-    const countOnly = req.countOnly === true;
-    let count = 0;
-    if (req.rangeEnd === undefined || req.rangeEnd.length === 0) {
-      // One key (the common case): no walk, no visitor, no index result object.
-      const modified = this.index.keyIndexOf(req.key)?.modifiedAt(atRev);
-      if (modified !== undefined) {
-        count = 1;
-        if (!countOnly) kvs.push(this.readKeyValue(modified));
-      }
-    } else {
-      count = this.index.forEachLive(keyRange(req.key, req.rangeEnd), atRev, (k) => {
-        if (!countOnly && (limit === 0 || kvs.length < limit)) kvs.push(this.readKeyValue(k.modified));
-        return true;
-      });
-    }
+    const count = this.index.forEachLive(keyRange(req.key, req.rangeEnd), atRev, (k) => {
+      if (!countOnly && (limit === 0 || kvs.length < limit)) kvs.push(this.readKeyValue(k.modified));
+      return true;
+    });
     if (countOnly) return { header, kvs: [], more: false, count };
     kvs = sortKeyValues(req, filterByRevisions(req, kvs));
     const limited = applyLimit(req, kvs);
