@@ -53,17 +53,19 @@ export function headerOut(h: NodeResponseHeader): Pb {
   return {
     clusterId: h.clusterId.toString(),
     memberId: h.memberId.toString(),
-    revision: String(h.revision),
-    raftTerm: String(h.raftTerm),
+    // Safe integers go as numbers: protobufjs turns a number into an int64 far more cheaply
+    // than it parses a string.
+    revision: h.revision,
+    raftTerm: h.raftTerm,
   };
 }
 
 /** A KeyValue, zero fields left out. */
 export function kvOut(kv: KeyValue): Pb {
   const o: Pb = { key: kv.key };
-  if (kv.createRevision !== 0) o.createRevision = String(kv.createRevision);
-  if (kv.modRevision !== 0) o.modRevision = String(kv.modRevision);
-  if (kv.version !== 0) o.version = String(kv.version);
+  if (kv.createRevision !== 0) o.createRevision = kv.createRevision;
+  if (kv.modRevision !== 0) o.modRevision = kv.modRevision;
+  if (kv.version !== 0) o.version = kv.version;
   if (kv.value.length > 0) o.value = kv.value;
   if (kv.lease !== 0n) o.lease = kv.lease.toString();
   return o;
@@ -182,7 +184,7 @@ function responseOpOut(op: ResponseOp): Pb {
 export function rangeOut(header: Pb, r: { kvs: readonly KeyValue[]; more: boolean; count: number }): Pb {
   const o: Pb = { header, kvs: r.kvs.map(kvOut) };
   if (r.more) o.more = true;
-  if (r.count !== 0) o.count = String(r.count);
+  if (r.count !== 0) o.count = r.count;
   return o;
 }
 
