@@ -31,7 +31,7 @@ function describeGenerations(ki: KeyIndex): string[] {
       out.unshift('{empty}');
       return;
     }
-    const revs = g.mains.map((m, i) => `${m}.${g.subs[i]}${gi !== last && i === g.length - 1 ? '(t)' : ''}`);
+    const revs = g.mains.map((m, i) => `${m}.${g.sub(i)}${gi !== last && i === g.length - 1 ? '(t)' : ''}`);
     out.unshift(`{${revs.join(', ')}}`);
   });
   return out;

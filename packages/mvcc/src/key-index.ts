@@ -19,8 +19,8 @@
  *                                      watch from 5 still sees the delete: etcd#18274)
  *     compact(6) → {empty}            → the key index is empty and may be removed
  *
- * Revisions are stored as parallel number arrays (mains, subs) to keep a million keys small.
- * Pure.
+ * A generation's revisions are one flat number array (main, sub, main, sub, …) to keep a million
+ * keys small and a put to one array touched. Pure.
  */
 
 import type { Rev } from './revision.js';
@@ -33,12 +33,12 @@ export class Generation {
   /** The revision that created this generation. */
   created: Rev;
   /**
-   * Invariant: strictly increasing (main, sub); the last one is a tombstone if the generation ended.
-   * Replaced by one-element literals on the first revision: V8 gives `[].push(x)` room for 16
-   * elements, ~250 bytes per key that most keys (written once or a few times) never use.
+   * The revisions, flattened: main of the i-th at 2i, its sub at 2i+1. Invariant: strictly
+   * increasing (main, sub); the last one is a tombstone if the generation ended. Replaced by a
+   * two-element literal on the first revision: V8 gives `[].push(x)` room for 16 elements, bytes
+   * that most keys (written once or a few times) never use.
    */
-  mains: number[] = [];
-  subs: number[] = [];
+  private revs: number[] = [];
 
   constructor(ver = 0, created: Rev = { main: 0 as Revision, sub: 0 }) {
     this.ver = ver;
@@ -47,29 +47,49 @@ export class Generation {
 
   /** True for the empty generation that follows a tombstone (or a never-written key). */
   isEmpty(): boolean {
-    return this.mains.length === 0;
+    return this.revs.length === 0;
   }
 
   /** The number of revisions in this generation. */
   get length(): number {
-    return this.mains.length;
+    return this.revs.length >> 1;
+  }
+
+  /** Main revision of the i-th revision. */
+  main(i: number): number {
+    return this.revs[2 * i]!;
+  }
+
+  /** Sub revision of the i-th revision. */
+  sub(i: number): number {
+    return this.revs[2 * i + 1]!;
+  }
+
+  /** Every main revision, in order (a copy: for tests and diagnostics). */
+  get mains(): number[] {
+    return this.revs.filter((_, i) => i % 2 === 0);
   }
 
   /** The i-th revision. */
   rev(i: number): Rev {
-    return { main: this.mains[i]! as Revision, sub: this.subs[i]! };
+    return { main: this.revs[2 * i]! as Revision, sub: this.revs[2 * i + 1]! };
+  }
+
+  /** Appends a revision (it must follow every revision already here). */
+  append(main: number, sub: number): void {
+    if (this.revs.length === 0) this.revs = [main, sub];
+    else this.revs.push(main, sub);
   }
 
   /** Index of the last revision whose main is <= atRev, or -1. */
   lastAtOrBefore(atRev: number): number {
-    for (let i = this.mains.length - 1; i >= 0; i--) if (this.mains[i]! <= atRev) return i;
+    for (let i = this.revs.length - 2; i >= 0; i -= 2) if (this.revs[i]! <= atRev) return i >> 1;
     return -1;
   }
 
   /** Drops the first n revisions. */
   dropFirst(n: number): void {
-    this.mains.splice(0, n);
-    this.subs.splice(0, n);
+    this.revs.splice(0, 2 * n);
   }
 }
 
@@ -125,16 +145,13 @@ export class KeyIndex {
         `mvcc: put with an unexpected smaller revision ${main}.${sub} on ${JSON.stringify(this.key)}`,
       );
     }
-    if (this.generations.length === 0) this.generations = [new Generation()];
-    const g = this.generations[this.generations.length - 1]!;
-    if (g.isEmpty()) {
+    let g = this.live;
+    if (g === undefined) {
+      if (this.generations.length === 0) this.generations = [new Generation()];
+      g = this.generations[this.generations.length - 1]!;
       g.created = { main, sub };
-      g.mains = [main];
-      g.subs = [sub];
-    } else {
-      g.mains.push(main);
-      g.subs.push(sub);
     }
+    g.append(main, sub);
     g.ver++;
     this.modMain = main;
     this.modSub = sub;
@@ -147,8 +164,7 @@ export class KeyIndex {
    */
   restore(created: Rev, modified: Rev, ver: number): void {
     const g = new Generation(ver, created);
-    g.mains = [modified.main];
-    g.subs = [modified.sub];
+    g.append(modified.main, modified.sub);
     this.generations = [g];
     this.modMain = modified.main;
     this.modSub = modified.sub;
@@ -162,8 +178,7 @@ export class KeyIndex {
    */
   restoreTombstone(tombstone: Rev): void {
     const g = new Generation(1, tombstone);
-    g.mains.push(tombstone.main);
-    g.subs.push(tombstone.sub);
+    g.append(tombstone.main, tombstone.sub);
     this.generations = [g, new Generation()];
     this.modMain = tombstone.main;
     this.modSub = tombstone.sub;
@@ -192,8 +207,8 @@ export class KeyIndex {
       const g = this.generations[i]!;
       if (g.isEmpty()) continue;
       // A generation that ended (tombstone) at or before atRev was not live at atRev.
-      if (i !== lastg && g.mains[g.length - 1]! <= atRev) return undefined;
-      if (g.mains[0]! <= atRev) return g;
+      if (i !== lastg && g.main(g.length - 1) <= atRev) return undefined;
+      if (g.main(0) <= atRev) return g;
     }
     return undefined;
   }
@@ -231,7 +246,7 @@ export class KeyIndex {
     const out: Rev[] = [];
     for (const g of this.generations) {
       for (let i = 0; i < g.length; i++) {
-        const main = g.mains[i]!;
+        const main = g.main(i);
         if (main < since) continue;
         const prev = out[out.length - 1];
         if (prev !== undefined && prev.main === main) out[out.length - 1] = g.rev(i);
@@ -249,7 +264,7 @@ export class KeyIndex {
     let genIdx = 0;
     let g = this.generations[0]!;
     while (genIdx < this.generations.length - 1) {
-      const tomb = g.mains[g.length - 1]!;
+      const tomb = g.main(g.length - 1);
       // A generation that ends exactly at atRev keeps its tombstone, so a watch from atRev still
       // sees that delete (etcd#18274).
       if (tomb >= atRev) break;
@@ -257,7 +272,7 @@ export class KeyIndex {
       g = this.generations[genIdx]!;
     }
     const revIndex = g.lastAtOrBefore(atRev);
-    if (revIndex >= 0) available.add(revKey(g.mains[revIndex]!, g.subs[revIndex]!));
+    if (revIndex >= 0) available.add(revKey(g.main(revIndex), g.sub(revIndex)));
     return { genIdx, revIndex };
   }
 
