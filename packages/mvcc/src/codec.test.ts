@@ -115,3 +115,14 @@ describe('encodeU64 / decodeU64', () => {
     expect(() => decodeU64(new Uint8Array(7))).toThrow(RangeError);
   });
 });
+
+describe('decodeKeyValue of a region', () => {
+  it('decodes b[start, end) as the same bytes on their own, and refuses a region cut short', () => {
+    const enc = encodeKeyValue(kv);
+    const framed = new Uint8Array(enc.length + 10);
+    framed.set(enc, 3);
+    expect(decodeKeyValue(framed, 3, 3 + enc.length)).toEqual(kv);
+    expect(() => decodeKeyValue(framed, 3, 3 + enc.length - 1)).toThrow(RangeError);
+    expect(() => decodeKeyValue(framed, 3, framed.length + 1)).toThrow(RangeError);
+  });
+});

@@ -73,20 +73,24 @@ export function encodeKeyValue(kv: KeyValue): Uint8Array {
   return out;
 }
 
-/** Decodes bytes made by encodeKeyValue; throws RangeError on malformed input. */
-export function decodeKeyValue(b: Uint8Array): KeyValue {
+/**
+ * Decodes bytes made by encodeKeyValue — all of `b`, or b[start, end) (so a caller holding the
+ * bytes inside a larger buffer needs no view of them); throws RangeError on malformed input.
+ */
+export function decodeKeyValue(b: Uint8Array, start = 0, end = b.length): KeyValue {
   // No DataView: constructing one costs as much as the rest of the decoding.
-  let at = 0;
-  const keyLen = readU32(b, at);
+  if (end > b.length) throw new RangeError('mvcc: malformed stored key-value');
+  let at = start;
+  const keyLen = readU32(b, at, end);
   at += 4;
-  const valueLen = readU32(b, at + keyLen);
+  const valueLen = readU32(b, at + keyLen, end);
   // One private copy holding key and value (one allocation, not two), which the two are views
   // of: the caller owns it, so nothing it does can reach the cache or the backend's buffers.
   const both = copyBytes(b, at, keyLen + 4 + valueLen);
   const key = both.subarray(0, keyLen);
   const value = both.subarray(keyLen + 4);
   at += keyLen + 4 + valueLen;
-  if (at + 32 !== b.length) throw new RangeError('mvcc: malformed stored key-value');
+  if (at + 32 !== end) throw new RangeError('mvcc: malformed stored key-value');
   return {
     key,
     value,
@@ -104,8 +108,8 @@ function writeU32(out: Uint8Array, at: number, n: number): void {
   out[at + 3] = n & 0xff;
 }
 
-function readU32(b: Uint8Array, at: number): number {
-  if (at + 4 > b.length) throw new RangeError('mvcc: malformed stored key-value');
+function readU32(b: Uint8Array, at: number, end: number): number {
+  if (at + 4 > end) throw new RangeError('mvcc: malformed stored key-value');
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 

@@ -5,10 +5,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { utf8 } from './bytes.js';
+import { encodeKeyValue } from './codec.js';
 import { CompactedError } from './errors.js';
 import { KeyValueCache, KV_CACHE_CHUNK_BYTES } from './kv-cache.js';
 import { KVStore } from './kvstore.js';
 import { MemoryBackend } from './memory-backend.js';
+import type { Revision } from './types.js';
 
 describe('KeyValueCache', () => {
   it('evicts the oldest entries to stay within its byte bound', () => {
@@ -119,5 +121,27 @@ describe('KVStore with the key-value cache', () => {
       return [10, 15, 0].map((revision) => s.range({ key: utf8('\0'), rangeEnd: utf8('\0'), revision }));
     });
     expect(answers[0]).toEqual(answers[1]);
+  });
+});
+
+describe('KeyValueCache.decode', () => {
+  it('decodes a cached entry into fresh arrays, and misses what get misses', () => {
+    const kv = {
+      key: utf8('k'),
+      value: utf8('v'),
+      createRevision: 2 as Revision,
+      modRevision: 3 as Revision,
+      version: 2,
+      lease: 5n,
+    };
+    const c = new KeyValueCache(1 << 20);
+    c.set(1, 0, new Uint8Array(7)); // another entry before it in the ring
+    c.set(3, 0, encodeKeyValue(kv));
+    const got = c.decode(3, 0)!;
+    expect(got).toEqual(kv);
+    got.value[0] = 0x7a;
+    expect(c.decode(3, 0)!.value).toEqual(utf8('v'));
+    expect(c.decode(4, 0)).toBeUndefined();
+    expect(c.decode(3, 1)).toBeUndefined();
   });
 });

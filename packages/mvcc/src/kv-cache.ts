@@ -13,9 +13,13 @@
  * more than the cache saved); only sub-revision 0 is cached (every plain put; a txn's later
  * writes are read from the backend).
  *
- * `get` returns a view of the ring, valid until the next `set`: callers decode it at once (into
- * fresh arrays, so a caller mutating a response cannot reach the cache). Pure.
+ * `decode` decodes an entry straight from the ring into fresh arrays (so a caller mutating a
+ * response cannot reach the cache); `get` returns a view of the ring, valid until the next `set`.
+ * Pure.
  */
+
+import { decodeKeyValue } from './codec.js';
+import type { KeyValue } from './types.js';
 
 /** Bytes of encoded key-values a KVStore keeps in memory by revision (0 = none). */
 export const DEFAULT_KV_CACHE_BYTES = 64 * 1024 * 1024;
@@ -63,6 +67,19 @@ export class KeyValueCache {
     const chunk = this.chunks[Math.floor(start / this.chunkBytes) % this.chunkCount]!;
     const at = start % this.chunkBytes;
     return chunk.subarray(at, at + slots[i + 2]!);
+  }
+
+  /** The key-value written at (main, sub), decoded into fresh arrays, if cached. */
+  decode(main: number, sub: number): KeyValue | undefined {
+    if (sub !== 0 || this.slotCount === 0) return undefined;
+    const i = (main % this.slotCount) * SLOT_FIELDS;
+    const slots = this.slots;
+    if (slots[i] !== main) return undefined;
+    const start = slots[i + 1]!;
+    if (start < this.head - this.capacity) return undefined;
+    const chunk = this.chunks[Math.floor(start / this.chunkBytes) % this.chunkCount]!;
+    const at = start % this.chunkBytes;
+    return decodeKeyValue(chunk, at, at + slots[i + 2]!);
   }
 
   /** Caches (a copy of) the encoded key-value written at (main, sub). */

@@ -268,8 +268,8 @@ export class KVStore {
 
   /** The stored key-value written at `rev`, decoded into fresh arrays (the caller may mutate it). */
   private readKeyValue(rev: Rev): KeyValue {
-    const cached = this.kvCache.get(rev.main, rev.sub);
-    if (cached !== undefined) return decodeKeyValue(cached);
+    const cached = this.kvCache.decode(rev.main, rev.sub);
+    if (cached !== undefined) return cached;
     const raw = this.be.get(keyBucketKey(rev, false));
     if (raw === undefined) throw new Error(`mvcc: revision ${rev.main}.${rev.sub} missing from the backend`);
     this.kvCache.set(rev.main, rev.sub, raw);
