@@ -20,6 +20,12 @@ export interface Backend {
   get(key: Uint8Array): Uint8Array | undefined;
   /** Buffers a write. The backend may keep `key` and `value` as given: callers must not mutate them. */
   put(key: Uint8Array, value: Uint8Array): void;
+  /**
+   * Optional: buffers a write of a key the caller writes nowhere else until the next flush (the
+   * store's revision keys, each written once), so the backend need not look for another write of
+   * it. Without it, the store calls `put`.
+   */
+  putFresh?(key: Uint8Array, value: Uint8Array): void;
   /** Buffers a delete. The backend may keep `key` as given: callers must not mutate it. */
   del(key: Uint8Array): void;
   /** Writes every buffered change in one atomic batch; resolves once it is written. */

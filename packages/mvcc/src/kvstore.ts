@@ -416,7 +416,7 @@ export class KVStore {
       lease,
     };
     const encoded = encodeKeyValue(kv);
-    this.be.put(keyBucketKey(rev, false), encoded);
+    this.putRevision(keyBucketKey(rev, false), encoded);
     this.kvCache.set(rev.main, rev.sub, encoded);
     ki.put(rev.main, rev.sub);
     tw.writes++;
@@ -457,11 +457,17 @@ export class KVStore {
       version: 0,
       lease: NO_LEASE,
     };
-    this.be.put(keyBucketKey(rev, true), encodeKeyValue(kv));
+    this.putRevision(keyBucketKey(rev, true), encodeKeyValue(kv));
     this.index.tombstone(key, rev);
     tw.writes++;
     if (this.listeners.size > 0) tw.events.push({ type: 'DELETE', kv });
     if (prevLease !== NO_LEASE) this.leases!.detach(prevLease, key);
+  }
+
+  /** Writes a revision's entry: a key written once ever, so `putFresh` where the backend has it. */
+  private putRevision(key: Uint8Array, value: Uint8Array): void {
+    if (this.be.putFresh !== undefined) this.be.putFresh(key, value);
+    else this.be.put(key, value);
   }
 
   /** Ends a write request: a new revision if it wrote anything, and its events to listeners. */

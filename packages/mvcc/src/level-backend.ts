@@ -156,6 +156,10 @@ export class LevelBackend implements Backend {
     this.pending.add(key, value);
   }
 
+  putFresh(key: Uint8Array, value: Uint8Array): void {
+    this.pending.addFresh(key, value);
+  }
+
   del(key: Uint8Array): void {
     this.pending.add(key, null);
   }
@@ -165,18 +169,18 @@ export class LevelBackend implements Backend {
     const overlay = this.pending;
     this.pending = new WriteOverlay();
     this.writing.push(overlay);
-    const { keys, values } = overlay;
-    if (this.cache.size > 0) for (const key of keys) this.forget(toBinary(key));
+    if (this.cache.size > 0) {
+      overlay.forEach((key) => {
+        this.forget(toBinary(key));
+      });
+    }
     // A chained batch hands each op straight to LevelDB's WriteBatch; the array form of batch()
-    // clones, validates and re-encodes every op in JavaScript first (about 3x slower). Within a
-    // batch LevelDB applies ops in order, so a key's last write wins, as in the overlay.
+    // clones, validates and re-encodes every op in JavaScript first (about 3x slower).
     const batch = this.db.batch();
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const v = values[i]!;
+    overlay.forEach((key, v) => {
       if (v === null) batch.del(key);
       else batch.put(key, this.sealer.seal(key, v));
-    }
+    });
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
       await batch.write({ sync: this.sync });
