@@ -532,7 +532,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     const { clock, loop, transport, store, waits, applied } = this.parts;
     if (this.ticker !== undefined) clock.clearTimeout(this.ticker);
     this.compactor?.stop();
-    await loop.stop(!crash);
+    await loop.stop();
     await transport.close().catch(() => undefined);
     const stopped = new NodeStoppedError();
     waits.failAll(stopped);
