@@ -26,6 +26,8 @@ export const Bucket = {
   members: 0x06,
   /** the host's last applied request per proposer (duplicate proposals): replicated, unread by mvcc. */
   requests: 0x07,
+  /** the host's index of each lease's last applied renewal (expiry races): replicated, unread by mvcc. */
+  leaseRenewals: 0x08,
 } as const;
 
 /** The backend key of a revision in the key bucket. */

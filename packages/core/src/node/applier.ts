@@ -17,6 +17,7 @@
 import type { MvccStore } from '@tsetcd/mvcc';
 import type { Entry } from '@tsetcd/raft';
 import { AppliedRequests } from './applied-requests.js';
+import { LeaseRenewals } from './lease-renewals.js';
 import type { Membership } from './membership.js';
 import { decodeRequest, type ReplicatedRequest, type RequestEnvelope } from './request.js';
 import type { ApplyResult, ProposalWaits } from './wait.js';
@@ -50,6 +51,8 @@ export class Applier {
     private readonly auth?: AuthApply,
     /** Skips duplicated proposals; see applied-requests.ts. */
     readonly requests: AppliedRequests = new AppliedRequests(() => store.kv.backend),
+    /** Voids expiry revocations that a later-applied renewal overtook; see lease-renewals.ts. */
+    private readonly renewals: LeaseRenewals = new LeaseRenewals(() => store.kv.backend),
   ) {}
 
   /** Applies a run of committed normal entries in order (steps 1–4 of the file comment). */
@@ -111,9 +114,24 @@ export class Applier {
         // gone to the new leader. The new leader expires the lease itself if it really expired.
         if (req.expiredInTerm !== undefined && req.expiredInTerm !== term)
           return { header: { revision: s.revision } };
-        return { header: { revision: s.lessor.revoke(req.id) } };
-      case 'leaseRenew':
-        return { header: { revision: s.revision }, id: req.id, ttl: s.lessor.observeRenew(req.id) };
+        // An expiry a renewal overtook: the renewal was in the log, unapplied, when the leader
+        // decided, and its proposer has acknowledged it since.
+        if (
+          req.expiredInTerm !== undefined &&
+          req.decidedAt !== undefined &&
+          this.renewals.renewedAfter(req.id, req.decidedAt)
+        )
+          return { header: { revision: s.revision } };
+        {
+          const revision = s.lessor.revoke(req.id);
+          this.renewals.forget(req.id);
+          return { header: { revision } };
+        }
+      case 'leaseRenew': {
+        const ttl = s.lessor.observeRenew(req.id);
+        this.renewals.note(req.id, index);
+        return { header: { revision: s.revision }, id: req.id, ttl };
+      }
       case 'alarm':
         return this.applyAlarm(req);
       case 'memberAttrs':

@@ -446,7 +446,12 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
       this.lastLeaseCheck = now;
       const term = this.parts.raft.term;
       for (const id of store.lessor.expired()) {
-        this.propose({ op: 'leaseRevoke', id, expiredInTerm: term }).catch(() => undefined);
+        this.propose({
+          op: 'leaseRevoke',
+          id,
+          expiredInTerm: term,
+          decidedAt: this.parts.applied.applied,
+        }).catch(() => undefined);
       }
     }
     const wake = this.compactor?.nextWakeMs();

@@ -46,6 +46,13 @@ export type ReplicatedRequest =
        * lease expired cannot revoke it through the new leader; see Applier.
        */
       readonly expiredInTerm?: number;
+      /**
+       * With expiredInTerm: the leader's applied index when it found the lease expired. A renewal
+       * of the lease applied after that index (already in the log, not yet applied, when the
+       * leader decided) voids the revoke on every replica — its proposer acknowledged it; see
+       * LeaseRenewals.
+       */
+      readonly decidedAt?: number;
     }
   | { readonly op: 'leaseRenew'; readonly id: LeaseId }
   | {

@@ -523,6 +523,19 @@ describe('Lessor.observeRenew (a keep-alive applied from the replicated log)', (
     expect(s.lessor.timeToLive(1n).ttl).toBe(-1);
   });
 
+  it('renews on the primary even past the expiry its clock sees, as every replica answers alike', async () => {
+    // The proposer of the keep-alive answers from its own apply; the primary refusing here while
+    // a follower acknowledged was a lease-safety bug (whole-node simulation, seed 5658).
+    const s = await setup();
+    s.lessor.grant(1n, 10);
+    s.advance(12_000);
+    expect(s.lessor.expired()).toEqual([1n]);
+    expect(() => s.lessor.renew(1n)).toThrow(LeaseNotFoundError); // a direct renewal still refuses
+    expect(s.lessor.observeRenew(1n)).toBe(10);
+    expect(s.lessor.timeToLive(1n).ttl).toBe(10);
+    expect(s.lessor.expired()).toEqual([]);
+  });
+
   it('fails with LeaseNotFoundError for an unknown lease on every replica', async () => {
     const primary = await setup();
     const replica = await setup({ primary: false });

@@ -276,14 +276,21 @@ export class Lessor implements LeaseHooks {
 
   /**
    * A keep-alive that reached this replica through the replicated log (a host that replicates
-   * keep-alives instead of forwarding them to the leader). The primary renews (see renew());
-   * another replica only notes when the lease would now expire, for timeToLive, and answers the
-   * granted TTL. Unknown lease → LeaseNotFoundError on every replica alike.
+   * keep-alives instead of forwarding them to the leader). Its outcome is the same on every
+   * replica, because the replica that proposed it answers the client from its own apply: a lease
+   * that exists is renewed — the primary restarts its TTL even if its clock already counted it
+   * expired (its revocation is the host's to void, see the host's expiry check) — and another
+   * replica notes when the lease would now expire, for timeToLive. Unknown lease →
+   * LeaseNotFoundError on every replica alike.
    */
   observeRenew(id: LeaseId): number {
-    if (this.primary) return this.renew(id);
     const lease = this.leaseMap.get(id);
     if (lease === undefined) throw new LeaseNotFoundError();
+    if (this.primary) {
+      lease.refresh(this.clock());
+      this.heap.set(id, lease.expiry);
+      return lease.ttl;
+    }
     lease.observedExpiry = this.clock() + lease.ttl * MS_PER_SECOND;
     return lease.ttl;
   }
