@@ -46,6 +46,9 @@ export class KeyValueCache {
   private readonly chunks: Uint8Array[] = [];
   /** Bytes ever appended (including chunk tails skipped). Invariant: an entry is intact iff start >= head - capacity. */
   private head = 0;
+  /** Where the entry find() located starts and ends in its chunk. */
+  private foundAt = 0;
+  private foundEnd = 0;
 
   constructor(maxBytes: number, entries = DEFAULT_KV_CACHE_ENTRIES) {
     this.chunkBytes = Math.max(1, Math.min(KV_CACHE_CHUNK_BYTES, maxBytes));
@@ -58,28 +61,30 @@ export class KeyValueCache {
 
   /** The encoded key-value written at (main, sub), if cached: a view valid until the next set. */
   get(main: number, sub: number): Uint8Array | undefined {
-    if (sub !== 0 || this.slotCount === 0) return undefined;
-    const i = (main % this.slotCount) * SLOT_FIELDS;
-    const slots = this.slots;
-    if (slots[i] !== main) return undefined;
-    const start = slots[i + 1]!;
-    if (start < this.head - this.capacity) return undefined;
-    const chunk = this.chunks[Math.floor(start / this.chunkBytes) % this.chunkCount]!;
-    const at = start % this.chunkBytes;
-    return chunk.subarray(at, at + slots[i + 2]!);
+    const chunk = this.find(main, sub);
+    return chunk === undefined ? undefined : chunk.subarray(this.foundAt, this.foundEnd);
   }
 
   /** The key-value written at (main, sub), decoded into fresh arrays, if cached. */
   decode(main: number, sub: number): KeyValue | undefined {
+    const chunk = this.find(main, sub);
+    return chunk === undefined ? undefined : decodeKeyValue(chunk, this.foundAt, this.foundEnd);
+  }
+
+  /**
+   * The chunk holding the entry at (main, sub), its bounds left in foundAt / foundEnd (fields,
+   * not a returned object: this is every cached read's path).
+   */
+  private find(main: number, sub: number): Uint8Array | undefined {
     if (sub !== 0 || this.slotCount === 0) return undefined;
     const i = (main % this.slotCount) * SLOT_FIELDS;
     const slots = this.slots;
     if (slots[i] !== main) return undefined;
     const start = slots[i + 1]!;
     if (start < this.head - this.capacity) return undefined;
-    const chunk = this.chunks[Math.floor(start / this.chunkBytes) % this.chunkCount]!;
-    const at = start % this.chunkBytes;
-    return decodeKeyValue(chunk, at, at + slots[i + 2]!);
+    this.foundAt = start % this.chunkBytes;
+    this.foundEnd = this.foundAt + slots[i + 2]!;
+    return this.chunks[Math.floor(start / this.chunkBytes) % this.chunkCount]!;
   }
 
   /** Caches (a copy of) the encoded key-value written at (main, sub). */
