@@ -22,10 +22,7 @@ export function clientFor(node: TsetcdNode, metadata: ServiceCall['metadata']): 
 export function callOptions(call: ServiceCall): CallOptions {
   const ac = new AbortController();
   call.once('cancelled', () => ac.abort());
-  const ms = call.getDeadline() - Date.now();
-  return Number.isFinite(ms) && ms > 0
-    ? { signal: ac.signal, timeoutMs: Math.max(1, ms) }
-    : { signal: ac.signal };
+  return { ...deadlineOptions(call), signal: ac.signal };
 }
 
 /**

@@ -4,7 +4,7 @@
  * npm client — branch on both. Anything unknown is Unknown with its own message.
  */
 
-import { type Status, Status as status } from '../grpc-server/status.js';
+import { Status } from '../grpc-server/status.js';
 
 /** A gRPC status code and etcd's message. */
 export interface WireError {
@@ -15,70 +15,70 @@ export interface WireError {
 /** etcd's gRPC error for each error code our packages raise, where it differs from a plain prefix. */
 const BY_CODE: Readonly<Record<string, WireError>> = {
   // mvcc
-  ErrEmptyKey: { code: status.INVALID_ARGUMENT, details: 'etcdserver: key is not provided' },
-  ErrKeyNotFound: { code: status.INVALID_ARGUMENT, details: 'etcdserver: key not found' },
-  ErrValueProvided: { code: status.INVALID_ARGUMENT, details: 'etcdserver: value is provided' },
-  ErrLeaseProvided: { code: status.INVALID_ARGUMENT, details: 'etcdserver: lease is provided' },
-  ErrTooManyOps: { code: status.INVALID_ARGUMENT, details: 'etcdserver: too many operations in txn request' },
+  ErrEmptyKey: { code: Status.INVALID_ARGUMENT, details: 'etcdserver: key is not provided' },
+  ErrKeyNotFound: { code: Status.INVALID_ARGUMENT, details: 'etcdserver: key not found' },
+  ErrValueProvided: { code: Status.INVALID_ARGUMENT, details: 'etcdserver: value is provided' },
+  ErrLeaseProvided: { code: Status.INVALID_ARGUMENT, details: 'etcdserver: lease is provided' },
+  ErrTooManyOps: { code: Status.INVALID_ARGUMENT, details: 'etcdserver: too many operations in txn request' },
   ErrDuplicateKey: {
-    code: status.INVALID_ARGUMENT,
+    code: Status.INVALID_ARGUMENT,
     details: 'etcdserver: duplicate key given in txn request',
   },
   ErrCompacted: {
-    code: status.OUT_OF_RANGE,
+    code: Status.OUT_OF_RANGE,
     details: 'etcdserver: mvcc: required revision has been compacted',
   },
   ErrFutureRev: {
-    code: status.OUT_OF_RANGE,
+    code: Status.OUT_OF_RANGE,
     details: 'etcdserver: mvcc: required revision is a future revision',
   },
-  ErrNoSpace: { code: status.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' },
-  ErrLeaseNotFound: { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' },
-  ErrLeaseExists: { code: status.FAILED_PRECONDITION, details: 'etcdserver: lease already exists' },
-  ErrLeaseTTLTooLarge: { code: status.OUT_OF_RANGE, details: 'etcdserver: too large lease TTL' },
-  ErrCorrupt: { code: status.DATA_LOSS, details: 'etcdserver: corrupt cluster' },
+  ErrNoSpace: { code: Status.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' },
+  ErrLeaseNotFound: { code: Status.NOT_FOUND, details: 'etcdserver: requested lease not found' },
+  ErrLeaseExists: { code: Status.FAILED_PRECONDITION, details: 'etcdserver: lease already exists' },
+  ErrLeaseTTLTooLarge: { code: Status.OUT_OF_RANGE, details: 'etcdserver: too large lease TTL' },
+  ErrCorrupt: { code: Status.DATA_LOSS, details: 'etcdserver: corrupt cluster' },
   // the node
-  ErrRequestTooLarge: { code: status.INVALID_ARGUMENT, details: 'etcdserver: request is too large' },
-  ErrNoLeader: { code: status.UNAVAILABLE, details: 'etcdserver: no leader' },
-  ErrNotLeader: { code: status.FAILED_PRECONDITION, details: 'etcdserver: not leader' },
-  ErrStopped: { code: status.UNAVAILABLE, details: 'etcdserver: server stopped' },
-  ErrTimeout: { code: status.UNAVAILABLE, details: 'etcdserver: request timed out' },
+  ErrRequestTooLarge: { code: Status.INVALID_ARGUMENT, details: 'etcdserver: request is too large' },
+  ErrNoLeader: { code: Status.UNAVAILABLE, details: 'etcdserver: no leader' },
+  ErrNotLeader: { code: Status.FAILED_PRECONDITION, details: 'etcdserver: not leader' },
+  ErrStopped: { code: Status.UNAVAILABLE, details: 'etcdserver: server stopped' },
+  ErrTimeout: { code: Status.UNAVAILABLE, details: 'etcdserver: request timed out' },
   ErrTimeoutDueToLeaderFail: {
-    code: status.UNAVAILABLE,
+    code: Status.UNAVAILABLE,
     details: 'etcdserver: request timed out, possibly due to previous leader failure',
   },
-  ErrCanceled: { code: status.CANCELLED, details: 'context canceled' },
-  ErrUnhealthy: { code: status.UNAVAILABLE, details: 'etcdserver: unhealthy cluster' },
-  ErrBadLeaderTransferee: { code: status.FAILED_PRECONDITION, details: 'etcdserver: bad leader transferee' },
+  ErrCanceled: { code: Status.CANCELLED, details: 'context canceled' },
+  ErrUnhealthy: { code: Status.UNAVAILABLE, details: 'etcdserver: unhealthy cluster' },
+  ErrBadLeaderTransferee: { code: Status.FAILED_PRECONDITION, details: 'etcdserver: bad leader transferee' },
   // membership
-  ErrIDExists: { code: status.FAILED_PRECONDITION, details: 'etcdserver: member ID already exist' },
-  ErrPeerURLexists: { code: status.FAILED_PRECONDITION, details: 'etcdserver: Peer URLs already exists' },
-  ErrIDNotFound: { code: status.NOT_FOUND, details: 'etcdserver: member not found' },
-  ErrIDRemoved: { code: status.NOT_FOUND, details: 'etcdserver: member not found' },
+  ErrIDExists: { code: Status.FAILED_PRECONDITION, details: 'etcdserver: member ID already exist' },
+  ErrPeerURLexists: { code: Status.FAILED_PRECONDITION, details: 'etcdserver: Peer URLs already exists' },
+  ErrIDNotFound: { code: Status.NOT_FOUND, details: 'etcdserver: member not found' },
+  ErrIDRemoved: { code: Status.NOT_FOUND, details: 'etcdserver: member not found' },
   ErrMemberNotLearner: {
-    code: status.FAILED_PRECONDITION,
+    code: Status.FAILED_PRECONDITION,
     details: 'etcdserver: can only promote a learner member',
   },
   ErrLearnerNotReady: {
-    code: status.FAILED_PRECONDITION,
+    code: Status.FAILED_PRECONDITION,
     details: 'etcdserver: can only promote a learner member which is in sync with leader',
   },
   ErrTooManyLearners: {
-    code: status.FAILED_PRECONDITION,
+    code: Status.FAILED_PRECONDITION,
     details: 'etcdserver: too many learner members in cluster',
   },
 };
 
 const GRPC_CODE_BY_NAME: Readonly<Record<string, Status>> = {
-  InvalidArgument: status.INVALID_ARGUMENT,
-  FailedPrecondition: status.FAILED_PRECONDITION,
-  PermissionDenied: status.PERMISSION_DENIED,
-  Unauthenticated: status.UNAUTHENTICATED,
-  NotFound: status.NOT_FOUND,
-  Unavailable: status.UNAVAILABLE,
-  Unknown: status.UNKNOWN,
-  OutOfRange: status.OUT_OF_RANGE,
-  ResourceExhausted: status.RESOURCE_EXHAUSTED,
+  InvalidArgument: Status.INVALID_ARGUMENT,
+  FailedPrecondition: Status.FAILED_PRECONDITION,
+  PermissionDenied: Status.PERMISSION_DENIED,
+  Unauthenticated: Status.UNAUTHENTICATED,
+  NotFound: Status.NOT_FOUND,
+  Unavailable: Status.UNAVAILABLE,
+  Unknown: Status.UNKNOWN,
+  OutOfRange: Status.OUT_OF_RANGE,
+  ResourceExhausted: Status.RESOURCE_EXHAUSTED,
 };
 
 /** The status and message etcd would send for `err`. */
@@ -94,7 +94,7 @@ export function toWireError(err: unknown): WireError {
     }
   }
   if (err instanceof TypeError || err instanceof RangeError) {
-    return { code: status.INVALID_ARGUMENT, details: `etcdserver: ${err.message}` };
+    return { code: Status.INVALID_ARGUMENT, details: `etcdserver: ${err.message}` };
   }
-  return { code: status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
+  return { code: Status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
 }

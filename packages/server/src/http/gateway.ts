@@ -19,30 +19,30 @@ import type { TsetcdNode } from '@tsetcd/core';
 import { toWireError, type WireError } from '../grpc/errors.js';
 import { serviceTable } from '../grpc/services.js';
 import { CallMetadata } from '../grpc-server/server-call.js';
-import { Status as status } from '../grpc-server/status.js';
+import { Status } from '../grpc-server/status.js';
 import { loadEtcdProtos } from '../proto.js';
 import { jsonToWire, wireToJson } from './json-codec.js';
 import { GATEWAY_ROUTES } from './routes.js';
 
 /** grpc-gateway v1's HTTP status for each gRPC status code (runtime.HTTPStatusFromCode). */
 const HTTP_STATUS: Readonly<Record<number, number>> = {
-  [status.OK]: 200,
-  [status.CANCELLED]: 408,
-  [status.UNKNOWN]: 500,
-  [status.INVALID_ARGUMENT]: 400,
-  [status.DEADLINE_EXCEEDED]: 504,
-  [status.NOT_FOUND]: 404,
-  [status.ALREADY_EXISTS]: 409,
-  [status.PERMISSION_DENIED]: 403,
-  [status.UNAUTHENTICATED]: 401,
-  [status.RESOURCE_EXHAUSTED]: 429,
-  [status.FAILED_PRECONDITION]: 412,
-  [status.ABORTED]: 409,
-  [status.OUT_OF_RANGE]: 400,
-  [status.UNIMPLEMENTED]: 501,
-  [status.INTERNAL]: 500,
-  [status.UNAVAILABLE]: 503,
-  [status.DATA_LOSS]: 500,
+  [Status.OK]: 200,
+  [Status.CANCELLED]: 408,
+  [Status.UNKNOWN]: 500,
+  [Status.INVALID_ARGUMENT]: 400,
+  [Status.DEADLINE_EXCEEDED]: 504,
+  [Status.NOT_FOUND]: 404,
+  [Status.ALREADY_EXISTS]: 409,
+  [Status.PERMISSION_DENIED]: 403,
+  [Status.UNAUTHENTICATED]: 401,
+  [Status.RESOURCE_EXHAUSTED]: 429,
+  [Status.FAILED_PRECONDITION]: 412,
+  [Status.ABORTED]: 409,
+  [Status.OUT_OF_RANGE]: 400,
+  [Status.UNIMPLEMENTED]: 501,
+  [Status.INTERNAL]: 500,
+  [Status.UNAVAILABLE]: 503,
+  [Status.DATA_LOSS]: 500,
 };
 
 /** Largest JSON request body read (etcd's default request limit plus room for base64). */
@@ -174,7 +174,7 @@ async function serveUnaryOrServerStream(
     const parsed: unknown = body.trim() === '' ? {} : JSON.parse(body);
     request = route.method.requestDeserialize(jsonToWire(parsed, route.requestType));
   } catch (err) {
-    sendError(res, { code: status.INVALID_ARGUMENT, details: (err as Error).message });
+    sendError(res, { code: Status.INVALID_ARGUMENT, details: (err as Error).message });
     return;
   }
   const toJson = (msg: object) => wireToJson(route.method.responseSerialize(msg), route.responseType);
@@ -216,7 +216,7 @@ function serveBidi(route: Route, metadata: CallMetadata, req: IncomingMessage, r
         call.emit('data', msg);
       }
     } catch (err) {
-      stream.end({ code: status.INVALID_ARGUMENT, details: (err as Error).message });
+      stream.end({ code: Status.INVALID_ARGUMENT, details: (err as Error).message });
     }
   });
   // As grpc-gateway: the end of the request body half-closes the stream; responses go on until
