@@ -132,6 +132,9 @@ export class Applier {
         this.renewals.note(req.id, index);
         return { header: { revision: s.revision }, id: req.id, ttl };
       }
+      case 'leaseCheckpoint':
+        s.lessor.observeCheckpoint(req.ids);
+        return { header: { revision: s.revision } };
       case 'alarm':
         return this.applyAlarm(req);
       case 'memberAttrs':

@@ -11,7 +11,7 @@
  *   (ReadBarrier) or serializable on request.
  */
 
-import { type MvccStore, RestoringError, type Watcher, type WatchFilter } from '@tsetcd/mvcc';
+import { type LeaseId, type MvccStore, RestoringError, type Watcher, type WatchFilter } from '@tsetcd/mvcc';
 import {
   type ConfChange,
   type ConfState,
@@ -38,6 +38,7 @@ import { Client } from './client.js';
 import type { Cluster } from './cluster-client.js';
 import { type CallOptions, withDeadline } from './deadline.js';
 import type { Bytes, KeyRangeOptions, KV } from './kv-client.js';
+import { LEASE_CHECKPOINT_MS, LeaseCheckpoints } from './lease-checkpoints.js';
 import type { Lease } from './lease-client.js';
 import type { Maintenance } from './maintenance-client.js';
 import type { Member, Membership } from './membership.js';
@@ -149,6 +150,9 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   private ticker: TimerHandle | undefined;
   private ticks = 0;
   private lastLeaseCheck = 0;
+  private lastLeaseCheckpoint = 0;
+  /** Leases this member renewed as leader and has not yet checkpointed. */
+  private readonly leaseCheckpoints = new LeaseCheckpoints();
   private lastCommit = 0;
   private committing: Promise<void> | undefined;
   private leader: MemberId = NONE;
@@ -191,6 +195,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   start(): void {
     const { clock, config } = this.parts;
     this.lastLeaseCheck = clock.now();
+    this.lastLeaseCheckpoint = clock.now();
     this.lastCommit = clock.now();
     if (this.compactor !== undefined) {
       this.compactor.run(clock.now());
@@ -320,6 +325,24 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   }
 
   /**
+   * @internal etcd 3.5's LeaseRenew on the leader: once a ReadIndex round that started after this
+   * call confirms this member still leads (and it has applied everything committed before, such as
+   * a revocation an earlier leader decided), its primary lessor renews the lease — no proposal, no
+   * fsync. Safe though leadership may be lost right after: a new leader's votes came after that
+   * confirmation, and its promotion restarts every lease from its full TTL. Answers the TTL, or
+   * undefined when this member turned out not to lead (the caller proposes the renewal instead);
+   * LeaseNotFoundError for an unknown or expired lease.
+   */
+  async renewAsLeader(id: LeaseId, opts: CallOptions): Promise<number | undefined> {
+    await this.linearizableBarrier(opts);
+    const lessor = this.parts.store.lessor;
+    if (this.parts.raft.lead !== this.id || !lessor.isPrimary) return undefined;
+    const ttl = lessor.renew(id);
+    this.leaseCheckpoints.note(id);
+    return ttl;
+  }
+
+  /**
    * @internal The quota check etcd runs before proposing a write: whether `cost` more bytes fit
    * under --quota-backend-bytes (by the backend size sampled at the last flush). When they do not,
    * this member raises the NOSPACE alarm cluster-wide.
@@ -388,7 +411,10 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     }
     const leading = s.raftState === 'StateLeader';
     if (leading && !store.lessor.isPrimary) store.lessor.promote(config.electionMs);
-    else if (!leading && store.lessor.isPrimary) store.lessor.demote();
+    else if (!leading && store.lessor.isPrimary) {
+      store.lessor.demote();
+      this.leaseCheckpoints.clear();
+    }
   }
 
   /**
@@ -453,6 +479,10 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
           decidedAt: this.parts.applied.applied,
         }).catch(() => undefined);
       }
+    }
+    if (leading && now - this.lastLeaseCheckpoint >= LEASE_CHECKPOINT_MS && this.leaseCheckpoints.pending) {
+      this.lastLeaseCheckpoint = now;
+      this.propose({ op: 'leaseCheckpoint', ids: this.leaseCheckpoints.take() }).catch(() => undefined);
     }
     const wake = this.compactor?.nextWakeMs();
     if (wake !== undefined && wake <= now && this.compacting === undefined) {

@@ -55,6 +55,11 @@ export type ReplicatedRequest =
       readonly decidedAt?: number;
     }
   | { readonly op: 'leaseRenew'; readonly id: LeaseId }
+  /**
+   * The leader's note of the leases it renewed locally since its last checkpoint (keep-alives it
+   * answered itself), so the other members can answer time-to-live; see LeaseCheckpoints.
+   */
+  | { readonly op: 'leaseCheckpoint'; readonly ids: readonly LeaseId[] }
   | {
       readonly op: 'alarm';
       readonly action: AlarmAction;
@@ -81,6 +86,7 @@ const OPS: ReadonlySet<string> = new Set<RequestOp>([
   'leaseGrant',
   'leaseRevoke',
   'leaseRenew',
+  'leaseCheckpoint',
   'alarm',
   'memberAttrs',
   'auth',

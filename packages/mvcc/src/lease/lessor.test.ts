@@ -543,3 +543,26 @@ describe('Lessor.observeRenew (a keep-alive applied from the replicated log)', (
     expect(() => replica.lessor.observeRenew(9n)).toThrow(LeaseNotFoundError);
   });
 });
+
+describe('Lessor.observeCheckpoint (the leader names the leases it renewed locally)', () => {
+  it('on a non-primary replica restarts the TTL it shows, never anything it would act on', async () => {
+    const s = await setup({ primary: false });
+    s.lessor.grant(1n, 10);
+    s.lessor.grant(2n, 20);
+    s.advance(3_000);
+    s.lessor.observeCheckpoint([1n, 9n]); // 9: revoked since; skipped
+    s.advance(4_000);
+    expect(s.lessor.timeToLive(1n).ttl).toBe(6);
+    expect(s.lessor.timeToLive(2n).ttl).toBe(20); // never renewed here: the granted TTL
+    expect(s.lessor.expired()).toEqual([]);
+  });
+
+  it('changes nothing on the primary, even for a lease its clock counts expired', async () => {
+    const s = await setup();
+    s.lessor.grant(1n, 10);
+    s.advance(12_000);
+    s.lessor.observeCheckpoint([1n]);
+    expect(s.lessor.timeToLive(1n).ttl).toBe(-1);
+    expect(s.lessor.expired()).toEqual([1n]);
+  });
+});

@@ -295,6 +295,21 @@ export class Lessor implements LeaseHooks {
     return lease.ttl;
   }
 
+  /**
+   * A leader's lease checkpoint: the leases its primary lessor renewed locally (`renew`) since its
+   * last one. Another replica notes when each would now expire, for timeToLive. The primary
+   * changes nothing: it did those renewals, and a checkpoint is nobody's keep-alive, so it must
+   * never restart a TTL the primary has let run out. Leases revoked since are skipped.
+   */
+  observeCheckpoint(ids: readonly LeaseId[]): void {
+    if (this.primary) return;
+    const now = this.clock();
+    for (const id of ids) {
+      const lease = this.leaseMap.get(id);
+      if (lease !== undefined) lease.observedExpiry = now + lease.ttl * MS_PER_SECOND;
+    }
+  }
+
   /** etcd's LeaseTimeToLive; `keys` asks for the attached keys. Unknown lease → LeaseNotFoundError. */
   timeToLive(id: LeaseId, opts: { readonly keys?: boolean } = {}): LeaseTimeToLive {
     const lease = this.leaseMap.get(id);
