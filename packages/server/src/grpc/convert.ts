@@ -51,10 +51,10 @@ function optBytes(v: unknown): Uint8Array | undefined {
 /** etcd's ResponseHeader. */
 export function headerOut(h: NodeResponseHeader): Pb {
   return {
-    clusterId: h.clusterId.toString(),
-    memberId: h.memberId.toString(),
-    // Safe integers go as numbers: protobufjs turns a number into an int64 far more cheaply
-    // than it parses a string.
+    // Numbers and bigints, not decimal strings: protobufjs (long 5) turns them into int64s far
+    // more cheaply than it parses a string.
+    clusterId: h.clusterId,
+    memberId: h.memberId,
     revision: h.revision,
     raftTerm: h.raftTerm,
   };

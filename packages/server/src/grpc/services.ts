@@ -10,6 +10,7 @@ import type { EtcdProtos } from '../proto.js';
 import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
 import { electionService } from './election-service.js';
+import { decodeKeepAliveRequest } from './keep-alive-request.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
@@ -27,11 +28,17 @@ export function serviceTable(node: TsetcdNode, protos: EtcdProtos): ServiceEntry
   return [
     { definition: protos.KV as ServiceDefinition, implementation: kvService(node) },
     { definition: protos.Watch as ServiceDefinition, implementation: watchService(node, protos) },
-    { definition: protos.Lease as ServiceDefinition, implementation: leaseService(node) },
+    { definition: withFastKeepAlive(protos.Lease as ServiceDefinition), implementation: leaseService(node) },
     { definition: protos.Cluster as ServiceDefinition, implementation: clusterService(node) },
     { definition: protos.Maintenance as ServiceDefinition, implementation: maintenanceService(node) },
     { definition: protos.Auth as ServiceDefinition, implementation: authService(node) },
     { definition: protos.Lock as ServiceDefinition, implementation: lockService(node) },
     { definition: protos.Election as ServiceDefinition, implementation: electionService(node) },
   ];
+}
+
+/** The Lease service with keep-alive requests decoded by hand (see keep-alive-request.ts). */
+function withFastKeepAlive(lease: ServiceDefinition): ServiceDefinition {
+  const ka = lease.LeaseKeepAlive!;
+  return { ...lease, LeaseKeepAlive: { ...ka, requestDeserialize: decodeKeepAliveRequest } };
 }
