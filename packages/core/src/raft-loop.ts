@@ -4,9 +4,9 @@
  *
  *   1. send `rd.messages` at once: the leader's appends go out WHILE it writes them to its own
  *      disk (thesis §10.2.1), so one fsync latency is paid in parallel, not twice;
- *   2. make the snapshot, entries and hard state durable (`log.save`, one fsync for the Ready),
- *      then mirror them into raft's MemoryStorage; a snapshot then goes to the host's state
- *      machine (`applySnapshot`);
+ *   2. make the snapshot, entries and hard state durable (`log.save`, one durable write for the
+ *      Ready; none if only the commit index moved), then mirror them into raft's MemoryStorage; a
+ *      snapshot then goes to the host's state machine (`applySnapshot`);
  *   3. only then send `rd.persistedMessages` (acks and votes promise durable state);
  *   4. apply `rd.committedEntries` in order (conf changes go to raft and then to the host). Raft
  *      hands out only entries that are committed AND were durable before this Ready, so applying
@@ -26,6 +26,7 @@ import type {
   ConfChange,
   ConfState,
   Entry,
+  HardState,
   MemoryStorage,
   Message,
   RawNode,
@@ -86,6 +87,8 @@ export class RaftLoop {
   private again = false;
   private fatal: unknown;
   private stopped = false;
+  /** The newest hard state not written yet (see step 2). */
+  private unsavedHardState: HardState | undefined;
 
   constructor(
     readonly node: RawNode,
@@ -128,10 +131,18 @@ export class RaftLoop {
     return run;
   }
 
-  /** Stops processing; a Ready in flight finishes first. */
-  async stop(): Promise<void> {
+  /**
+   * Stops processing; a Ready in flight finishes first. With `flush` (the default), a hard state not written yet
+   * (a commit index that moved on its own) is written, so a clean restart resumes from it.
+   */
+  async stop(flush = true): Promise<void> {
     this.stopped = true;
     await this.running;
+    const hardState = this.unsavedHardState;
+    this.unsavedHardState = undefined;
+    if (flush && hardState !== undefined && this.fatal === undefined) {
+      await this.log.save({ entries: [], sync: true, hardState });
+    }
   }
 
   /** Whether a processing pass is under way (a save or an apply may be awaiting I/O). */
@@ -169,12 +180,20 @@ export class RaftLoop {
     // 1. Messages that promise nothing about our disk go out now.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
     // 2. Durable first, then visible to raft's reads — started now, awaited after step 4.
+    // A Ready that only moves the commit index is not written by itself: its hard state goes
+    // with the next write (or at stop()). Nothing in it must survive a crash — the commit index
+    // is learnt again from the leader, and the store skips entries it already holds — and every
+    // write is a durable one (the WAL is O_DSYNC), which a lone client would pay twice per request.
     let saving: Promise<void> | undefined;
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+    const mustWrite =
+      rd.snapshot !== undefined || rd.entries.length > 0 || (rd.hardState !== undefined && rd.mustSync);
+    if (mustWrite) {
+      const hardState = rd.hardState ?? this.unsavedHardState;
+      this.unsavedHardState = undefined;
       const batch: PersistBatch = {
         entries: rd.entries,
         sync: rd.mustSync,
-        ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+        ...(hardState !== undefined ? { hardState } : {}),
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
       };
       const t0 = performance.now();
@@ -199,6 +218,9 @@ export class RaftLoop {
       this.storage.append(rd.entries);
       if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
       if (rd.snapshot !== undefined) await this.host.applySnapshot?.(rd.snapshot);
+    } else if (rd.hardState !== undefined) {
+      this.unsavedHardState = rd.hardState;
+      this.storage.setHardState(rd.hardState);
     }
     // 3. Acks and votes only now.
     if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);

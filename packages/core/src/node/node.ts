@@ -567,7 +567,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     const { clock, loop, transport, store, waits, applied } = this.parts;
     if (this.ticker !== undefined) clock.clearTimeout(this.ticker);
     this.compactor?.stop();
-    await loop.stop();
+    await loop.stop(!crash);
     await transport.close().catch(() => undefined);
     const stopped = new NodeStoppedError();
     waits.failAll(stopped);
