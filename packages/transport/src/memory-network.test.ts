@@ -99,6 +99,30 @@ function setup(ids: readonly NodeId[] = [1n, 2n, 3n], opts: Partial<MemoryNetwor
 }
 
 describe('delivery', () => {
+  it('offers a sender the receiver does not know to onUnknownPeer before its message, with its URL', () => {
+    const net = new MemoryNetwork({ seed: 1, logger: () => {} });
+    const a = recorder();
+    const b = recorder();
+    const events: string[] = [];
+    const ta = net.join(1n, a.handler, 'mem://a');
+    const tb = net.join(2n, {
+      ...b.handler,
+      onMessage: (m) => events.push(`message from ${m.from}`),
+      onUnknownPeer: (peer, url) => {
+        events.push(`unknown ${peer} at ${url}`);
+        tb.addPeer(peer, url);
+      },
+    });
+    ta.addPeer(2n, 'mem://b');
+    ta.send([hb(1n, 2n, 1), hb(1n, 2n, 2)]);
+    net.deliverAll();
+    expect(events).toEqual(['unknown 1 at mem://a', 'message from 1', 'message from 1']);
+    tb.send([hb(2n, 1n, 3)]);
+    net.deliverAll();
+    expect(labels(a.got)).toEqual([3]);
+    expect(b.unreachable).toEqual([]);
+  });
+
   it('delivers nothing until stepped, then a validated copy', () => {
     const { net, p } = setup();
     const m = hb(1n, 2n, 7);

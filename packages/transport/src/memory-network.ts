@@ -117,6 +117,8 @@ class Member implements MemoryTransport {
     readonly id: NodeId,
     readonly handler: TransportHandler,
     private readonly router: Router,
+    /** Where this member says it listens, for receivers that do not know it (onUnknownPeer). */
+    readonly url: string,
   ) {}
 
   get closed(): boolean {
@@ -209,13 +211,16 @@ export class MemoryNetwork implements AsyncDisposable {
     return this.virtualNow;
   }
 
-  /** Connects member `id`; its messages arrive through `handler`. A crashed or closed ID may rejoin. */
-  join(id: NodeId, handler: TransportHandler): MemoryTransport {
+  /**
+   * Connects member `id`; its messages arrive through `handler`. A crashed or closed ID may rejoin.
+   * `url` is what it announces to members that do not know it (onUnknownPeer); nothing dials it.
+   */
+  join(id: NodeId, handler: TransportHandler, url = `mem://${id.toString(16)}`): MemoryTransport {
     if (this.closed) throw new NetworkClosedError();
     if (typeof id !== 'bigint' || id === NONE)
       throw new RangeError(`memory network: invalid member ID ${id}`);
     if (this.members.has(id)) throw new MemberExistsError(id);
-    const member = new Member(id, handler, this.router);
+    const member = new Member(id, handler, this.router, url);
     this.members.set(id, member);
     return member;
   }
@@ -472,6 +477,9 @@ export class MemoryNetwork implements AsyncDisposable {
         if (e.sender.open) e.sender.handler.onSnapshotStatus(e.to, 'SnapshotFinish');
       });
     }
+    // A sender the receiver does not know (it joined after the receiver's log ends) is offered to
+    // it first, so that it can answer (transport.ts).
+    if (!receiver.peers.has(e.from)) receiver.handler.onUnknownPeer?.(e.from, e.sender.url);
     receiver.handler.onMessage(m);
     return 'delivered';
   }

@@ -35,7 +35,8 @@ export const REJECT_LINGER_MS = 1000;
 
 /** What an inbound connection asks of, and tells, the server that owns it. */
 export interface InboundHost {
-  isKnownPeer(peer: NodeId): boolean;
+  /** Whether `peer` may connect; one not known yet that announced `url` is offered to the handler first. */
+  isKnownPeer(peer: NodeId, url: string | undefined): boolean;
   /** The hello from `peer` was accepted (a previous connection from it should go). */
   opened(conn: InboundConnection, peer: NodeId): void;
   closed(conn: InboundConnection, reason: string): void;
@@ -177,7 +178,7 @@ export class InboundConnection {
         `hello addressed to member ${formatId(h.to)}, this is member ${formatId(self)}`,
       );
     }
-    if (!this.host.isKnownPeer(h.from)) throw new ProtocolError(`unknown member ${formatId(h.from)}`);
+    if (!this.host.isKnownPeer(h.from, h.url)) throw new ProtocolError(`unknown member ${formatId(h.from)}`);
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.helloTimer = null;
     this.peerId = h.from;

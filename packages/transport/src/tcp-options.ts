@@ -66,6 +66,11 @@ export interface TcpTransportOptions {
   /** Shared by every member of a cluster; a hello with another token is refused. */
   readonly clusterToken: string;
   readonly handler: TransportHandler;
+  /**
+   * The URL peers dial for this member, announced in every hello so that a member that does not
+   * know us yet can add us and answer (TransportHandler.onUnknownPeer). Default: announce nothing.
+   */
+  readonly advertiseUrl?: string;
   /** TLS for both directions; without it the transport speaks plain TCP. */
   readonly tls?: TcpTlsOptions;
   /** Where connection closes, refused frames and drops are reported. Default: silent. */
@@ -97,6 +102,7 @@ export interface ResolvedTcpOptions {
   readonly id: NodeId;
   readonly clusterToken: string;
   readonly handler: TransportHandler;
+  readonly advertiseUrl: string | undefined;
   readonly tls: TcpTlsOptions | undefined;
   /** The dialer's TLS context, loaded once from `tls` (so bad PEM fails listen(), not a redial). */
   readonly clientContext: SecureContext | undefined;
@@ -147,10 +153,20 @@ export function resolveOptions(o: TcpTransportOptions): ResolvedTcpOptions {
   const backoffMaxMs = positiveInt(o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS, 'backoffMaxMs');
   if (backoffMaxMs < backoffInitialMs) throw new RangeError('backoffMaxMs must be >= backoffInitialMs');
   if (o.clusterToken.length > 1024) throw new RangeError('clusterToken must be at most 1024 characters');
+  if (o.advertiseUrl !== undefined) {
+    if (o.advertiseUrl.length > 1024) throw new RangeError('advertiseUrl must be at most 1024 characters');
+    if (parseTcpUrl(o.advertiseUrl).secure !== (o.tls !== undefined)) {
+      throw new InvalidPeerUrlError(
+        o.advertiseUrl,
+        'its scheme does not match the transport (tls options or not)',
+      );
+    }
+  }
   return {
     id: o.id,
     clusterToken: o.clusterToken,
     handler: o.handler,
+    advertiseUrl: o.advertiseUrl,
     tls: o.tls,
     clientContext: o.tls
       ? createSecureContext({

@@ -187,6 +187,7 @@ export class TcpPeer {
         clusterToken: this.o.clusterToken,
         from: this.o.id,
         to: this.id,
+        ...(this.o.advertiseUrl !== undefined ? { url: this.o.advertiseUrl } : {}),
       });
       s.write(frameHeader(hello.length, this.o.maxFrameBytes));
       s.write(hello);

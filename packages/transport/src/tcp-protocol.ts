@@ -12,7 +12,7 @@
  *
  * | frame     | body                                                                    |
  * | --------- | ----------------------------------------------------------------------- |
- * | hello     | msgpack { version, clusterToken, from, to }                             |
+ * | hello     | msgpack { version, clusterToken, from, to, url? }                       |
  * | accept    | empty                                                                   |
  * | reject    | msgpack { reason }: why the hello was refused, then the acceptor closes |
  * | messages  | msgpack array of messages (codec.ts), validated all or nothing          |
@@ -68,6 +68,11 @@ export interface Hello {
   readonly clusterToken: string;
   readonly from: NodeId;
   readonly to: NodeId;
+  /**
+   * Where the dialer listens, so an acceptor that does not know it yet can add it and answer
+   * (TransportHandler.onUnknownPeer). Optional: an acceptor that ignores it refuses strangers.
+   */
+  readonly url?: string;
 }
 
 /** A parsed frame payload. */
@@ -191,6 +196,7 @@ function parseHello(v: unknown): Hello {
     clusterToken: text(o.clusterToken, 'hello.clusterToken'),
     from: nodeId(o.from, 'hello.from'),
     to: nodeId(o.to, 'hello.to'),
+    ...(o.url !== undefined ? { url: text(o.url, 'hello.url') } : {}),
   };
 }
 

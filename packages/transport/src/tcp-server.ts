@@ -18,7 +18,8 @@ import { type ResolvedTcpOptions, type TcpAddress, TLS_MIN_VERSION, tlsCa } from
 
 /** What the server tells its transport about accepted connections. */
 export interface ServerListener {
-  isKnownPeer(peer: NodeId): boolean;
+  /** Whether `peer` may connect; one not known yet that announced `url` is offered to the handler first. */
+  isKnownPeer(peer: NodeId, url: string | undefined): boolean;
   inboundOpened(peer: NodeId): void;
   inboundClosed(peer: NodeId, reason: string): void;
 }
@@ -68,7 +69,7 @@ export class TcpServer {
 
   private attach(o: ResolvedTcpOptions, listener: ServerListener): void {
     const host: InboundHost = {
-      isKnownPeer: (peer) => listener.isKnownPeer(peer),
+      isKnownPeer: (peer, url) => listener.isKnownPeer(peer, url),
       opened: (conn, peer) => {
         const old = this.byPeer.get(peer);
         this.byPeer.set(peer, conn);

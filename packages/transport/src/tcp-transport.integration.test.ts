@@ -216,6 +216,29 @@ describe('TcpTransport', () => {
     expect(a.rec.messages).toEqual([]);
   });
 
+  it('offers a stranger that announces its URL to onUnknownPeer: added, it is accepted and answered', async () => {
+    const probe = await member(1n);
+    const port = probe.transport.address.port;
+    await probe.transport.close();
+    const url = `tcp://127.0.0.1:${port}`;
+    const a = await member(1n, { listen: { host: '127.0.0.1', port }, advertiseUrl: url });
+    const b = await member(2n);
+    const offered: [bigint, string][] = [];
+    Object.assign(b.rec, {
+      onUnknownPeer: (peer: bigint, at: string) => {
+        offered.push([peer, at]);
+        b.transport.addPeer(peer, at);
+      },
+    });
+    a.transport.addPeer(2n, b.transport.url); // b does not know a
+    a.transport.send([heartbeat(1n, 2n, 3)]);
+    await b.rec.until(() => b.rec.messages.length === 1, 'delivery from the stranger');
+    expect(offered).toEqual([[1n, url]]);
+    b.transport.send([heartbeat(2n, 1n, 4)]);
+    await a.rec.until(() => a.rec.messages.length === 1, 'the answer');
+    expect(commits(a.rec.messages)).toEqual([4]);
+  });
+
   it('moves a peer to a new URL', async () => {
     const [a, b] = await Promise.all([member(1n), member(2n)]);
     await connectAll([a, b]);

@@ -69,7 +69,10 @@ export class TcpTransport implements Transport {
     }
     const t = new TcpTransport(options);
     t.server = await TcpServer.listen(at, t.o, {
-      isKnownPeer: (peer) => t.peers.has(peer),
+      isKnownPeer: (peer, url) => {
+        if (!t.peers.has(peer) && url !== undefined) t.o.handler.onUnknownPeer?.(peer, url);
+        return t.peers.has(peer);
+      },
       inboundOpened: (peer) => t.emit('inboundOpened', peer),
       inboundClosed: (peer, reason) => t.emit('inboundClosed', peer, reason),
     });
@@ -192,6 +195,7 @@ export class TcpTransport implements Transport {
       onMessage: (m) => call('onMessage', () => h.onMessage(m)),
       onUnreachable: (peer) => call('onUnreachable', () => h.onUnreachable(peer)),
       onSnapshotStatus: (peer, status) => call('onSnapshotStatus', () => h.onSnapshotStatus(peer, status)),
+      onUnknownPeer: (peer, url) => call('onUnknownPeer', () => h.onUnknownPeer?.(peer, url)),
     };
   }
 }

@@ -18,6 +18,11 @@
  * - Every message handed to `onMessage` has passed raft's `validateMessage` and is addressed to
  *   this member; malformed or foreign input is dropped (and, for TCP, its connection closed) with
  *   a logged reason, never thrown into the member.
+ * - A member not added with `addPeer` that reaches us (and says where it listens) is offered to
+ *   `onUnknownPeer` BEFORE its message is handed over, so the host can add it and answer. A
+ *   member whose log ends before the ConfChange that added a newer member knows nothing of it,
+ *   yet may have to answer it as leader: only that leader can send it the missing entries (etcd's
+ *   rafthttp adds such senders as "remotes" for the same reason).
  */
 
 import type { Message, NodeId } from '@tsetcd/raft';
@@ -30,6 +35,12 @@ export interface TransportHandler {
   onUnreachable(peer: NodeId): void;
   /** A MsgSnap to `peer` was delivered, or failed. */
   onSnapshotStatus(peer: NodeId, status: 'SnapshotFinish' | 'SnapshotFailure'): void;
+  /**
+   * `peer`, not added with addPeer, reached us and listens at `url`. The host may `addPeer` it
+   * (synchronously) to answer it; if it does not, TCP refuses the connection and the in-memory
+   * network still delivers (its replies are reported unreachable).
+   */
+  onUnknownPeer?(peer: NodeId, url: string): void;
 }
 
 /** A member's endpoint on some network. */

@@ -137,7 +137,7 @@ export async function createNode(
         requests.reload();
         await membership.reload();
         await authRef?.reload();
-        membershipApplier.connectAll();
+        membershipApplier?.connectAll();
       },
       logger,
       storeLocation: dir ?? 'the store',
@@ -174,8 +174,10 @@ export async function createNode(
 
     // 6.
     let loop: RaftLoop | undefined;
+    let membershipApplier: MembershipApplier | undefined;
     const handler: TransportHandler = {
       onMessage: (m) => loop?.step(m),
+      onUnknownPeer: (peer, url) => membershipApplier?.admitUnknown(peer, url),
       onUnreachable: (peer) => {
         raft.reportUnreachable(peer);
         void loop?.kick();
@@ -195,7 +197,7 @@ export async function createNode(
         handler.onSnapshotStatus(peer, 'SnapshotFailure');
       },
     );
-    const membershipApplier = new MembershipApplier(self.id, store, membership, transport, waits, initial);
+    membershipApplier = new MembershipApplier(self.id, store, membership, transport, waits, initial);
     membershipApplier.connectAll();
     for (const m of initial.values())
       if (membership.get(m.id) === undefined && m.id !== self.id) inner.addPeer(m.id, m.peerUrls[0]!);
@@ -389,11 +391,15 @@ async function openTransport(
   const listen = config.listenPeerUrl ?? config.peers?.[config.name];
   if (listen === undefined || listen.startsWith('mem://')) return new NoPeersTransport(self);
   const tls = config.peerTls;
+  // Announced in hellos, so a member that has not applied our addition yet can answer us.
+  const advertised = config.peers?.[config.name];
+  const announce = advertised?.startsWith(tls !== undefined ? 'tls://' : 'tcp://') ? advertised : undefined;
   return TcpTransport.listen({
     id: self,
     listen,
     clusterToken: config.initialClusterToken,
     handler,
+    ...(announce !== undefined ? { advertiseUrl: announce } : {}),
     logger: (level, message) => (runtime.logger ?? DEFAULT_LOGGER)(level, `peer transport: ${message}`),
     ...(tls !== undefined ? { tls: { ca: toPem(tls.ca), cert: toPem(tls.cert), key: toPem(tls.key) } } : {}),
   });

@@ -7,6 +7,12 @@
  * raft's bootstrap, carry none: their details come from the initial cluster configuration.
  * An entry the store already holds (index <= consistent index, re-delivered after a restart)
  * changes nothing in the store, but still tells the transport where the peers are.
+ *
+ * A member that reaches us before we applied the ConfChange adding it is made reachable too
+ * (admitUnknown), unless we applied its removal: if our log ends before that ConfChange and it
+ * leads, only it can send us the entries that would introduce it, and it sends them only as we
+ * answer its probes (seed 5000 of the simulator: a member paused across a member-add never
+ * caught up with the added member once it led).
  */
 
 import { Decoder, Encoder } from '@msgpack/msgpack';
@@ -122,7 +128,13 @@ export class MembershipApplier {
     return { ...out, selfRemoved };
   }
 
-  private connect(m: Member): void {
+  /** A member we do not know reached us from `url` (Transport's onUnknownPeer): answer it, unless it was removed. */
+  admitUnknown(id: MemberId, url: string): void {
+    if (id === this.self || this.membership.isRemoved(id) || this.membership.get(id) !== undefined) return;
+    this.connect({ id, peerUrls: [url] });
+  }
+
+  private connect(m: Pick<Member, 'id' | 'peerUrls'>): void {
     if (m.id === this.self) return;
     const url = m.peerUrls[0];
     if (url === undefined) return;

@@ -91,4 +91,24 @@ describe('membership and snapshots', () => {
     await leader.kv.put('after-remove', 'ok');
     expect(text((await learner.kv.get('after-remove')).kvs[0]?.value)).toBe('ok');
   });
+
+  it('a member whose log ends before a member was added catches up once that member leads', async () => {
+    // Soak seed 5000: the lagging member knew nothing of the new leader, so its answers to its
+    // probes were dropped ('unknown peer') and the leader, waiting for one, never probed again.
+    cluster = await createTestCluster({ nodes: 3, seed: 21 });
+    const leader = await cluster.waitForLeader();
+    const lagging = [0, 1, 2].find((x) => cluster!.node(x) !== leader)!;
+    cluster.isolate(lagging);
+    const added = cluster.node(await cluster.addMember());
+    await added.kv.put('k', 'v');
+    await leader.maintenance.moveLeader(added.id);
+    expect(await cluster.waitForLeader()).toBe(added);
+    cluster.heal();
+    await added.kv.put('k', 'after');
+    const m = cluster.node(lagging);
+    const local = async () => text((await m.kv.get('k', { serializable: true })).kvs[0]?.value);
+    for (let t = 0; t < 100 && (await local()) !== 'after'; t++) await cluster.sleep(20);
+    expect(await local()).toBe('after');
+    expect((await m.cluster.members()).members.map((x) => x.id)).toContain(added.id);
+  });
 });

@@ -306,6 +306,7 @@ export class TestCluster implements AsyncDisposable {
       onMessage: (m) => hold(() => h.onMessage(m)),
       onUnreachable: (p) => hold(() => h.onUnreachable(p)),
       onSnapshotStatus: (p, st) => hold(() => h.onSnapshotStatus(p, st)),
+      onUnknownPeer: (p, url) => hold(() => h.onUnknownPeer?.(p, url)),
     };
   }
 
@@ -361,7 +362,7 @@ export class TestCluster implements AsyncDisposable {
       {
         clock,
         seed: (this.opts.seed ?? 1) * 1000 + i + 100 * incarnation,
-        transport: (id, handler) => this.network.join(id, this.pausable(i, handler)),
+        transport: (id, handler) => this.network.join(id, this.pausable(i, handler), peers[name]),
         logger: this.opts.logger ?? (() => undefined),
         ...(disk !== undefined ? { storage: disk } : {}),
       },

@@ -28,6 +28,11 @@ const FOUND: readonly { readonly seed: number; readonly nodes: number; readonly 
     nodes: 3,
     bug: "a crash kept a snapshot's WAL marker but not the hard state after it: raft refused the restart (also seed 46)",
   },
+  {
+    seed: 5000,
+    nodes: 3,
+    bug: 'a member paused across a member-add never caught up once the added member led: it could not answer a leader it did not know (with commit-index-only hard states no longer written by themselves)',
+  },
 ];
 
 describe('bugs the whole-node simulator found stay fixed', () => {
