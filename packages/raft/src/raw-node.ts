@@ -178,6 +178,18 @@ export class RawNode {
     );
   }
 
+  /**
+   * The index a linearizable read may be served at right now, without a ReadIndex round: set only
+   * on the leader of a single-voter configuration that has committed an entry of its term — what
+   * `readIndex` would answer there, minus the Ready that carries the answer. Undefined otherwise.
+   */
+  localReadIndex(): Index | undefined {
+    const r = this.raft;
+    if (r.state !== 'StateLeader' || !r.trk.isSingleton() || !r.committedEntryInCurrentTerm())
+      return undefined;
+    return r.raftLog.committed;
+  }
+
   /** Asks the leader to hand leadership to `transferee` (thesis §3.10). */
   transferLeader(transferee: NodeId): void {
     const r = this.raft;

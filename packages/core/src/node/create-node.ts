@@ -243,6 +243,10 @@ export async function createNode(
           void loop?.kick();
         },
         waitApplied: (index) => applied.wait(index),
+        readableNow: () => {
+          const index = raft.localReadIndex();
+          return index !== undefined && applied.applied >= index;
+        },
         ticks: () => node?.tickCount() ?? 0,
         now: () => clock.now(),
       },

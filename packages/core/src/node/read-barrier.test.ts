@@ -5,7 +5,7 @@ import { ReadBarrier, type ReadBarrierHost } from './read-barrier.js';
 import { AppliedIndexWaits } from './wait.js';
 
 /** A host whose raft answers nothing by itself: the test feeds ReadStates and applies. */
-function harness() {
+function harness(opts: { readableNow?: () => boolean } = {}) {
   const applied = new AppliedIndexWaits();
   const contexts: Uint8Array[] = [];
   let ticks = 0;
@@ -15,6 +15,7 @@ function harness() {
     waitApplied: (index) => applied.wait(index),
     ticks: () => ticks,
     now: () => now,
+    ...(opts.readableNow !== undefined ? { readableNow: opts.readableNow } : {}),
   };
   const barrier = new ReadBarrier(host, 5);
   const answer = (index: number): void => {
@@ -111,6 +112,19 @@ describe('ReadBarrier', () => {
     h.applied.advance(2);
     expect(await state(read)).toBe('pending');
     h.answer(2);
+    expect(await state(read)).toBe('resolved');
+  });
+
+  it('serves a read with no round while the host says it is readable now (a single-voter leader)', async () => {
+    let readable = true;
+    const h = harness({ readableNow: () => readable });
+    expect(await state(h.barrier.wait(1_000))).toBe('resolved');
+    expect(h.contexts).toHaveLength(0);
+    readable = false; // say, a voter was added: a round again
+    const read = h.barrier.wait(1_000);
+    expect(h.contexts).toHaveLength(1);
+    expect(await state(read)).toBe('pending');
+    h.answer(0);
     expect(await state(read)).toBe('resolved');
   });
 });

@@ -42,6 +42,11 @@ export interface ReadBarrierHost {
   ticks(): number;
   /** The host's clock, for deadlines (checked at every retry(), i.e. every tick). */
   now(): number;
+  /**
+   * Whether a read may be served now with no round at all: this member leads a single-voter
+   * cluster and has applied everything committed (raft would answer its own ReadIndex at once).
+   */
+  readableNow?(): boolean;
 }
 
 /** Batches linearizable reads into ReadIndex rounds; see the file comment. */
@@ -64,6 +69,7 @@ export class ReadBarrier {
    */
   wait(deadline: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(new RequestCanceledError(signal.reason));
+    if (this.host.readableNow?.() === true) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         at: deadline,

@@ -288,6 +288,24 @@ describe('reads (thesis §6.4)', () => {
     // Reference: thesis §6.4
   });
 
+  it('localReadIndex: only the leader of a single-voter cluster that committed in its term reads without a round', () => {
+    // init
+    const solo = createNetwork({ voters: [1n] });
+    expect(solo.raw(1n).localReadIndex()).toBeUndefined(); // not leader yet
+    solo.elect(1n);
+    solo.propose(1n, 'a');
+    // check: the same index raft's own ReadIndex would answer
+    expect(solo.raw(1n).localReadIndex()).toBe(solo.node(1n).status().committed);
+    solo.raw(1n).readIndex(bytes('r'));
+    solo.stabilize();
+    expect(solo.node(1n).readStates).toEqual([{ index: 2, requestCtx: bytes('r') }]);
+    // check: with three voters a round is needed, even on the leader
+    const trio = createNetwork();
+    trio.elect(1n);
+    expect(trio.raw(1n).localReadIndex()).toBeUndefined();
+    expect(trio.raw(2n).localReadIndex()).toBeUndefined();
+  });
+
   it("a follower's read is forwarded to the leader and answered with the leader's read index", () => {
     // init
     const n = createNetwork();
