@@ -132,6 +132,16 @@ export class Applier {
         this.renewals.note(req.id, index);
         return { header: { revision: s.revision }, id: req.id, ttl };
       }
+      case 'leaseRenewBatch': {
+        // Each lease as a leaseRenew of its own; an unknown one answers 0 (LeaseNotFound) on every replica.
+        const ttls = req.ids.map((id) => {
+          if (!s.lessor.exists(id)) return 0;
+          const ttl = s.lessor.observeRenew(id);
+          this.renewals.note(id, index);
+          return ttl;
+        });
+        return { header: { revision: s.revision }, ttls };
+      }
       case 'leaseCheckpoint':
         s.lessor.observeCheckpoint(req.ids);
         return { header: { revision: s.revision } };

@@ -4,9 +4,10 @@
  * Grants and revocations are proposals. A keep-alive on the leader is not: once a ReadIndex round
  * confirms it still leads, its lessor renews the lease (TsetcdNode.renewAsLeader, as etcd 3.5),
  * and it checkpoints the renewed IDs twice a second so the others can answer time-to-live (see
- * lease-checkpoints.ts). A keep-alive on a follower is a proposal: it reaches the leader through
- * raft, the leader's lessor renews the lease when it applies it, and the caller is answered once
- * it is committed and applied here — so an acknowledged keep-alive is one the leader has renewed.
+ * lease-checkpoints.ts). A keep-alive on a follower is a proposal, batched with the others it
+ * serves meanwhile (renewal-batcher.ts): it reaches the leader through raft, the leader's lessor
+ * renews the lease when it applies it, and the caller is answered once it is committed and
+ * applied here — so an acknowledged keep-alive is one the leader has renewed.
  * Only the leader expires leases, by proposing their revocation (see node.ts).
  */
 
@@ -138,16 +139,11 @@ export class Lease {
 
   /** Renews a lease once; LeaseNotFoundError if it does not exist (or has expired). */
   async keepAliveOnce(id: LeaseId, opts: CallOptions = {}): Promise<LeaseKeepAliveResponse> {
-    if (this.node.isLeader) {
-      this.ctx.node.authorize(this.ctx.authInfo(), { op: 'leaseRenew', id });
-      const ttl = await this.node.renewAsLeader(id, opts);
-      if (ttl !== undefined) return { header: this.node.header(this.node.parts.store.revision), id, ttl };
-    }
-    const r = (await this.write({ op: 'leaseRenew', id }, opts)) as {
-      header: { revision: number };
-      ttl: number;
-    };
-    return { header: this.node.header(r.header.revision), id, ttl: r.ttl };
+    this.node.authorize(this.ctx.authInfo(), { op: 'leaseRenew', id });
+    let ttl: number | undefined;
+    if (this.node.isLeader) ttl = await this.node.renewAsLeader(id, opts);
+    ttl ??= await this.node.followerRenewals.renew(id, opts);
+    return { header: this.node.header(this.node.parts.store.revision), id, ttl };
   }
 
   /** Keeps a lease alive until close() or until it is lost; see LeaseKeepAlive. */

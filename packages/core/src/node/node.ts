@@ -45,6 +45,7 @@ import type { Member, Membership } from './membership.js';
 import type { MembershipApplier } from './membership-apply.js';
 import type { ProposeOptions, Proposer } from './proposer.js';
 import type { ReadBarrier } from './read-barrier.js';
+import { RenewalBatcher } from './renewal-batcher.js';
 import type { ReplicatedRequest } from './request.js';
 import type { Snapshotter } from './snapshotter.js';
 import type { AppliedIndexWaits, ProposalWaits } from './wait.js';
@@ -153,6 +154,8 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   private lastLeaseCheckpoint = 0;
   /** Leases this member renewed as leader and has not yet checkpointed. */
   private readonly leaseCheckpoints = new LeaseCheckpoints();
+  /** @internal Keep-alives served as a follower, proposed in batches. */
+  readonly followerRenewals: RenewalBatcher;
   private lastCommit = 0;
   private committing: Promise<void> | undefined;
   private leader: MemberId = NONE;
@@ -183,6 +186,10 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
             },
             onEvent: (e) => this.parts.logger('info', `auto compaction: ${JSON.stringify(e)}`),
           });
+    this.followerRenewals = new RenewalBatcher(parts.clock, async (ids, opts) => {
+      const r = (await this.propose({ op: 'leaseRenewBatch', ids }, opts)) as { ttls: readonly number[] };
+      return r.ttls;
+    });
     this.client = new Client({ node: this, authInfo: () => undefined });
     this.kv = this.client.kv;
     this.lease = this.client.lease;

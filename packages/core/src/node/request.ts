@@ -55,6 +55,8 @@ export type ReplicatedRequest =
       readonly decidedAt?: number;
     }
   | { readonly op: 'leaseRenew'; readonly id: LeaseId }
+  /** Keep-alives a follower collected, renewed as one entry; see RenewalBatcher. */
+  | { readonly op: 'leaseRenewBatch'; readonly ids: readonly LeaseId[] }
   /**
    * The leader's note of the leases it renewed locally since its last checkpoint (keep-alives it
    * answered itself), so the other members can answer time-to-live; see LeaseCheckpoints.
@@ -86,6 +88,7 @@ const OPS: ReadonlySet<string> = new Set<RequestOp>([
   'leaseGrant',
   'leaseRevoke',
   'leaseRenew',
+  'leaseRenewBatch',
   'leaseCheckpoint',
   'alarm',
   'memberAttrs',
