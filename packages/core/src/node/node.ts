@@ -186,7 +186,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
             },
             onEvent: (e) => this.parts.logger('info', `auto compaction: ${JSON.stringify(e)}`),
           });
-    this.followerRenewals = new RenewalBatcher(parts.clock, async (ids, opts) => {
+    this.followerRenewals = new RenewalBatcher(async (ids, opts) => {
       const r = (await this.propose({ op: 'leaseRenewBatch', ids }, opts)) as { ttls: readonly number[] };
       return r.ttls;
     });

@@ -1,15 +1,15 @@
 /**
  * RenewalBatcher: a follower's keep-alives, proposed together. A follower cannot renew a lease
  * itself (only the leader's lessor decides expiry), so each keep-alive it serves is a proposal the
- * leader applies — and a busy follower serves many at once. The keep-alives that arrive while one
- * batch is collected (until the clock's next turn) become ONE `leaseRenewBatch` entry: one raft
- * entry, one apply, for any number of leases. Each caller gets its own lease's TTL, or
- * LeaseNotFoundError, when this member applies the entry; the batch's deadline is the earliest of
- * its callers', and a caller's own signal cancels only its own wait.
+ * leader applies — and a busy follower serves many at once. As a group commit: a keep-alive that
+ * finds no batch in flight is proposed at once (a lone client waits for nothing more); those that
+ * arrive while one is in flight are collected and proposed together, as ONE `leaseRenewBatch`
+ * entry, when it settles: one raft entry, one apply, for any number of leases. Each caller gets
+ * its own lease's TTL, or LeaseNotFoundError, when this member applies the entry; the batch's
+ * deadline is the earliest of its callers', and a caller's own signal cancels only its own wait.
  */
 
 import { type LeaseId, LeaseNotFoundError } from '@tsetcd/mvcc';
-import type { Clock } from '../clock.js';
 import { RequestCanceledError } from '../node-errors.js';
 import type { CallOptions } from './deadline.js';
 
@@ -28,11 +28,10 @@ export class RenewalBatcher {
   private waiters: Waiter[] = [];
   /** The earliest timeout asked for by a caller of the batch being collected (undefined: default). */
   private timeoutMs: number | undefined;
+  /** Whether a batch is proposed and not yet settled. */
+  private inFlight = false;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly propose: ProposeRenewals,
-  ) {}
+  constructor(private readonly propose: ProposeRenewals) {}
 
   /** Renews `id` in the next batch; resolves with its TTL (seconds). */
   renew(id: LeaseId, opts: CallOptions = {}): Promise<number> {
@@ -47,7 +46,6 @@ export class RenewalBatcher {
         settle();
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.waiters.length === 0) this.clock.setTimeout(() => this.flush(), 0);
       this.waiters.push({
         id,
         resolve: (ttl) => done(() => resolve(ttl)),
@@ -55,18 +53,22 @@ export class RenewalBatcher {
       });
       if (opts.timeoutMs !== undefined)
         this.timeoutMs = Math.min(this.timeoutMs ?? opts.timeoutMs, opts.timeoutMs);
+      if (!this.inFlight) this.flush();
     });
   }
 
+  /** Proposes every collected keep-alive as one batch (none in flight), and the next when it settles. */
   private flush(): void {
     const waiters = this.waiters;
     const timeoutMs = this.timeoutMs;
     this.waiters = [];
     this.timeoutMs = undefined;
     if (waiters.length === 0) return;
+    this.inFlight = true;
     // One entry per lease, however many callers renew it.
     const ids = [...new Set(waiters.map((w) => w.id))];
-    this.propose(ids, timeoutMs === undefined ? {} : { timeoutMs }).then(
+    const settled = this.propose(ids, timeoutMs === undefined ? {} : { timeoutMs });
+    settled.then(
       (ttls) => {
         const ttlOf = new Map(ids.map((id, i) => [id, ttls[i] ?? 0]));
         for (const w of waiters) {
@@ -79,5 +81,10 @@ export class RenewalBatcher {
         for (const w of waiters) w.reject(err);
       },
     );
+    const next = () => {
+      this.inFlight = false;
+      this.flush();
+    };
+    settled.then(next, next);
   }
 }
