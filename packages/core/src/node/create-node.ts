@@ -38,6 +38,7 @@ import { memberDir, RaftStorage } from '../raft-storage.js';
 import { AppliedRequests } from './applied-requests.js';
 import { Applier } from './applier.js';
 import { NodeAuth } from './auth-apply.js';
+import { ForwardedRenewals, RENEWAL_NOT_PRIMARY } from './forwarded-renewals.js';
 import { type Member, Membership } from './membership.js';
 import { encodeConfChangeContext, MembershipApplier } from './membership-apply.js';
 import { type NodeLogger, TsetcdNode } from './node.js';
@@ -45,6 +46,7 @@ import type { NodeStorage, OpenedRaftLog, RaftLogStore } from './node-storage.js
 import { NoPeersTransport, SnapshotFillingTransport } from './peer-transport.js';
 import { Proposer } from './proposer.js';
 import { ReadBarrier } from './read-barrier.js';
+import { RenewalAnsweringTransport } from './renewal-answering-transport.js';
 import { memberRequestPrefix, RequestIdGenerator } from './request.js';
 import { Snapshotter } from './snapshotter.js';
 import { AppliedIndexWaits, ProposalWaits } from './wait.js';
@@ -189,7 +191,7 @@ export async function createNode(
     };
     const inner = await openTransport(config, self.id, handler, runtime);
     cleanup.push(() => inner.close());
-    const transport = new SnapshotFillingTransport(
+    const filling = new SnapshotFillingTransport(
       inner,
       (m) => snapshotter.fill(m),
       (peer, err) => {
@@ -197,6 +199,11 @@ export async function createNode(
         handler.onSnapshotStatus(peer, 'SnapshotFailure');
       },
     );
+    // Keep-alives that followers forward through ReadIndex are renewed on their way back.
+    const transport = new RenewalAnsweringTransport(filling, (id, index) => {
+      if (node === undefined) return Promise.resolve(RENEWAL_NOT_PRIMARY);
+      return node.renewForFollower(id, index);
+    });
     membershipApplier = new MembershipApplier(self.id, store, membership, transport, waits, initial);
     membershipApplier.connectAll();
     for (const m of initial.values())
@@ -252,6 +259,17 @@ export async function createNode(
       },
       Math.max(2, Math.round(config.electionMs / config.heartbeatMs)),
     );
+    const forwarded = new ForwardedRenewals(
+      {
+        readIndex: (ctx) => {
+          raft.readIndex(ctx);
+          void loop?.kick();
+        },
+        ticks: () => node?.tickCount() ?? 0,
+        now: () => clock.now(),
+      },
+      Math.max(2, Math.round(config.electionMs / config.heartbeatMs)),
+    );
     loop = new RaftLoop(raft, log.storage, log.raftStorage ?? IN_MEMORY_LOG, transport, {
       apply: (entries) => node!.onApply(entries),
       applySnapshot: async (snap) => {
@@ -263,7 +281,7 @@ export async function createNode(
         confState = cs;
         node!.onConfChange(change, cs, entry);
       },
-      onReadStates: (states) => reads.onReadStates(states),
+      onReadStates: (states) => reads.onReadStates(forwarded.takeAnswers(states)),
       onSoftState: (s) => node!.onSoftState(s),
       onFatal: (err) => node!.onFatal(err),
       onSaved: (ms) => node?.onSaved(ms),
@@ -284,6 +302,7 @@ export async function createNode(
       applier,
       proposer,
       reads,
+      forwarded,
       waits,
       applied,
       snapshotter,

@@ -4,10 +4,11 @@
  * Grants and revocations are proposals. A keep-alive on the leader is not: once a ReadIndex round
  * confirms it still leads, its lessor renews the lease (TsetcdNode.renewAsLeader, as etcd 3.5),
  * and it checkpoints the renewed IDs twice a second so the others can answer time-to-live (see
- * lease-checkpoints.ts). A keep-alive on a follower is a proposal, batched with the others it
- * serves meanwhile (renewal-batcher.ts): it reaches the leader through raft, the leader's lessor
- * renews the lease when it applies it, and the caller is answered once it is committed and
- * applied here — so an acknowledged keep-alive is one the leader has renewed.
+ * lease-checkpoints.ts). A keep-alive on a follower is forwarded to the leader over raft's
+ * ReadIndex messages and renewed there the same way (forwarded-renewals.ts); if that cannot be
+ * done (no leader, no answer in time) it is proposed instead, batched with the others the
+ * follower serves meanwhile (renewal-batcher.ts), and the leader's lessor renews the lease when
+ * it applies it. Either way an acknowledged keep-alive is one the leader has renewed.
  * Only the leader expires leases, by proposing their revocation (see node.ts).
  */
 
@@ -142,6 +143,10 @@ export class Lease {
     this.node.authorize(this.ctx.authInfo(), { op: 'leaseRenew', id });
     let ttl: number | undefined;
     if (this.node.isLeader) ttl = await this.node.renewAsLeader(id, opts);
+    else {
+      ttl = await this.node.renewThroughLeader(id, opts);
+      if (ttl === 0) throw new LeaseNotFoundError();
+    }
     ttl ??= await this.node.followerRenewals.renew(id, opts);
     return { header: this.node.header(this.node.parts.store.revision), id, ttl };
   }

@@ -11,7 +11,14 @@
  *   (ReadBarrier) or serializable on request.
  */
 
-import { type LeaseId, type MvccStore, RestoringError, type Watcher, type WatchFilter } from '@tsetcd/mvcc';
+import {
+  type LeaseId,
+  LeaseNotFoundError,
+  type MvccStore,
+  RestoringError,
+  type Watcher,
+  type WatchFilter,
+} from '@tsetcd/mvcc';
 import {
   type ConfChange,
   type ConfState,
@@ -37,6 +44,8 @@ import type { Auth } from './auth-client.js';
 import { Client } from './client.js';
 import type { Cluster } from './cluster-client.js';
 import { type CallOptions, withDeadline } from './deadline.js';
+import type { ForwardedRenewals } from './forwarded-renewals.js';
+import { RENEWAL_NOT_FOUND, RENEWAL_NOT_PRIMARY } from './forwarded-renewals.js';
 import type { Bytes, KeyRangeOptions, KV } from './kv-client.js';
 import { LEASE_CHECKPOINT_MS, LeaseCheckpoints } from './lease-checkpoints.js';
 import type { Lease } from './lease-client.js';
@@ -112,6 +121,7 @@ export interface NodeParts {
   readonly applier: Applier;
   readonly proposer: Proposer;
   readonly reads: ReadBarrier;
+  readonly forwarded: ForwardedRenewals;
   readonly waits: ProposalWaits;
   readonly applied: AppliedIndexWaits;
   readonly snapshotter: Snapshotter;
@@ -350,6 +360,42 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   }
 
   /**
+   * @internal A follower's forwarded keep-alive, answered by the leader (forwarded-renewals.ts):
+   * raft has confirmed this member leads with a round that started after the request arrived;
+   * once everything up to the follower's read index is applied, the primary lessor renews the
+   * lease as for renewAsLeader. The outcome: the TTL, RENEWAL_NOT_FOUND, or RENEWAL_NOT_PRIMARY.
+   */
+  async renewForFollower(id: LeaseId, index: number): Promise<number> {
+    await this.parts.applied.wait(index);
+    const lessor = this.parts.store.lessor;
+    if (this.closed || this.parts.raft.lead !== this.id || !lessor.isPrimary) return RENEWAL_NOT_PRIMARY;
+    let ttl: number;
+    try {
+      ttl = lessor.renew(id);
+    } catch (err) {
+      if (err instanceof LeaseNotFoundError) return RENEWAL_NOT_FOUND;
+      throw err;
+    }
+    this.leaseCheckpoints.note(id);
+    return ttl;
+  }
+
+  /**
+   * @internal A follower's keep-alive, forwarded to the leader (forwarded-renewals.ts): the TTL,
+   * or undefined when the caller should propose it instead. Gives the forward at most half the
+   * caller's time, so a proposal can still follow.
+   */
+  renewThroughLeader(id: LeaseId, opts: CallOptions): Promise<number | undefined> {
+    const { clock, config } = this.parts;
+    const timeout = opts.timeoutMs ?? config.requestTimeoutMs;
+    return this.parts.forwarded.renew(
+      id,
+      clock.now() + Math.max(config.heartbeatMs, timeout / 2),
+      opts.signal,
+    );
+  }
+
+  /**
    * @internal The quota check etcd runs before proposing a write: whether `cost` more bytes fit
    * under --quota-backend-bytes (by the backend size sampled at the last flush). When they do not,
    * this member raises the NOSPACE alarm cluster-wide.
@@ -467,6 +513,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     proposer.retry();
     proposer.expire();
     reads.retry();
+    this.parts.forwarded.retry();
     const now = clock.now();
     // A member added to a running cluster may learn the leader before it has applied its own
     // addition: keep trying to publish until its entry carries its name and client URLs.
@@ -579,6 +626,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
     const stopped = new NodeStoppedError();
     waits.failAll(stopped);
     this.parts.reads.failAll(stopped);
+    this.parts.forwarded.failAll(stopped);
     applied.failAll(stopped);
     if (!crash) await this.committing;
     await store

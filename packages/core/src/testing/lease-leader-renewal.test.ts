@@ -5,7 +5,7 @@
  * cut off lives on under the new leader, which restarts every lease from its full TTL.
  */
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LEASE_CHECKPOINT_MS } from '../node/lease-checkpoints.js';
 import { createTestCluster } from './test-cluster.js';
 
@@ -49,6 +49,25 @@ describe('keep-alives served by the leader', () => {
     await cluster.sleep(5_000);
     expect((await next.kv.get('held')).kvs).toHaveLength(0);
     await expect(next.lease.keepAliveOnce(lease.id)).rejects.toThrow(/lease not found/);
+  });
+
+  it("forwards a follower's keep-alive to the leader, which renews it without a log entry", async () => {
+    await using cluster = await createTestCluster({ nodes: 3, seed: 24 });
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.running().find((m) => m !== leader)!;
+    const lease = await follower.lease.grant(4);
+    await follower.kv.put('held', 'x', { lease: lease.id });
+    const proposed = vi.spyOn(follower.followerRenewals, 'renew');
+    for (let t = 0; t < 8; t++) {
+      await cluster.sleep(1_000);
+      expect((await follower.lease.keepAliveOnce(lease.id)).ttl).toBe(4);
+    }
+    // 8 s after the grant, alive, and no keep-alive was proposed.
+    expect((await leader.kv.get('held')).kvs).toHaveLength(1);
+    expect(proposed).not.toHaveBeenCalled();
+    expect((await leader.lease.timeToLive(lease.id)).ttl).toBeGreaterThanOrEqual(3);
+    await leader.lease.revoke(lease.id);
+    await expect(follower.lease.keepAliveOnce(lease.id)).rejects.toThrow(/lease not found/);
   });
 
   it('refuses to renew a lease the leader has revoked', async () => {

@@ -1,0 +1,67 @@
+/**
+ * The leader's side of forwarded keep-alives (forwarded-renewals.ts): a transport decorator that
+ * catches each MsgReadIndexResp whose context asks for a lease renewal, has the host renew the
+ * lease, and sends the response on with the outcome appended to the context. Every other message
+ * goes straight through, in order.
+ */
+
+import type { LeaseId } from '@tsetcd/mvcc';
+import type { Message, NodeId } from '@tsetcd/raft';
+import type { Transport } from '@tsetcd/transport';
+import { encodeRenewalAnswer, parseRenewalContext } from './forwarded-renewals.js';
+
+/** Renews `id` for a follower whose read index is `index`; resolves with the outcome to send. */
+export type RenewForFollower = (id: LeaseId, index: number) => Promise<number>;
+
+/** Wraps a transport so renewal requests are answered on their way out; see the file comment. */
+export class RenewalAnsweringTransport implements Transport {
+  private closed = false;
+
+  constructor(
+    private readonly inner: Transport,
+    private readonly renew: RenewForFollower,
+  ) {}
+
+  get id(): NodeId {
+    return this.inner.id;
+  }
+
+  send(messages: readonly Message[]): void {
+    if (this.closed) return;
+    let plain: Message[] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const r = m.type === 'MsgReadIndexResp' ? parseRenewalContext(m.context) : undefined;
+      if (r === undefined || r.outcome !== undefined || m.type !== 'MsgReadIndexResp') {
+        plain?.push(m);
+        continue;
+      }
+      plain ??= messages.slice(0, i);
+      this.renew(r.id, m.index).then(
+        (outcome) => {
+          if (!this.closed) this.inner.send([{ ...m, context: encodeRenewalAnswer(m.context, outcome) }]);
+        },
+        () => undefined, // the member is stopping: the follower times out and proposes instead
+      );
+    }
+    const out = plain ?? messages;
+    if (out.length > 0) this.inner.send(out);
+  }
+
+  addPeer(peer: NodeId, url: string): void {
+    this.inner.addPeer(peer, url);
+  }
+
+  removePeer(peer: NodeId): void {
+    this.inner.removePeer(peer);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return this.inner.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
