@@ -200,9 +200,9 @@ export async function createNode(
       },
     );
     // Keep-alives that followers forward through ReadIndex are renewed on their way back.
-    const transport = new RenewalAnsweringTransport(filling, (id, index) => {
-      if (node === undefined) return Promise.resolve(RENEWAL_NOT_PRIMARY);
-      return node.renewForFollower(id, index);
+    const transport = new RenewalAnsweringTransport(filling, (ids, index) => {
+      if (node === undefined) return Promise.resolve(ids.map(() => RENEWAL_NOT_PRIMARY));
+      return node.renewForFollower(ids, index);
     });
     membershipApplier = new MembershipApplier(self.id, store, membership, transport, waits, initial);
     membershipApplier.connectAll();

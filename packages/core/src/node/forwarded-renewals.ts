@@ -2,22 +2,26 @@
  * Keep-alives a follower forwards to the leader, as etcd's followers forward LeaseKeepAlive to
  * theirs — over raft's own ReadIndex messages, so no log entry, no fsync and no new message type.
  *
- *   1. The follower asks raft for a read index with a renewal context (RENEWAL_MAGIC, a nonce,
- *      the lease ID). Raft forwards it to the leader as MsgReadIndex.
+ *   1. The follower asks raft for a read index with a renewal context: RENEWAL_MAGIC, a nonce and
+ *      the IDs of the leases to renew. Raft forwards it to the leader as MsgReadIndex.
  *   2. The leader's raft confirms it still leads with a heartbeat round that starts after it got
- *      the request — after the client's keep-alive reached the follower — and answers with
+ *      the request — after the clients' keep-alives reached the follower — and answers with
  *      MsgReadIndexResp carrying the context back. The context is opaque to raft.
  *   3. On its way out (RenewalAnsweringTransport), the leader's host waits until it has applied
- *      up to the read index (so a revocation committed earlier is applied first), renews the lease
+ *      up to the read index (so a revocation committed earlier is applied first), renews each lease
  *      in its primary lessor exactly as for a keep-alive it serves itself (TsetcdNode.renewAsLeader
- *      explains why that is safe), and appends the outcome to the context: the TTL, 0 for an
- *      unknown or expired lease, -1 if it no longer is the lease primary.
+ *      explains why that is safe), and sends the context back as an answer: per lease the TTL,
+ *      RENEWAL_NOT_FOUND (unknown or expired), or RENEWAL_NOT_PRIMARY (it no longer decides expiry).
  *   4. The follower's raft hands the context back as a ReadState; ForwardedRenewals answers the
- *      waiting keep-alive with it. -1, no answer (a leader that does not append one), no leader,
- *      or no answer before the deadline: the caller proposes the renewal instead (RenewalBatcher).
+ *      waiting keep-alives with it. Not the primary, a context that comes back unanswered (a
+ *      leader that does not answer renewals), no leader, or no answer before the deadline: the
+ *      caller proposes the renewal instead (RenewalBatcher).
  *
- * A lost message is re-sent every `resendTicks` ticks with the same context; a duplicate answer
- * finds no waiter and is dropped. Pure bookkeeping: raft and the clock come from the host.
+ * As a group commit, one request is in flight at a time: keep-alives that arrive meanwhile go in
+ * the next one, sent when it is answered — one heartbeat round on the leader for any number of
+ * keep-alives. An unanswered request is re-sent every `resendTicks` ticks with the same context;
+ * a duplicate answer finds no request and is dropped. Pure bookkeeping: raft and the clock come
+ * from the host.
  */
 
 import type { LeaseId } from '@tsetcd/mvcc';
@@ -25,50 +29,76 @@ import type { ReadState } from '@tsetcd/raft';
 import { RequestCanceledError } from '../node-errors.js';
 
 /** First bytes of a renewal context: "LR" and a format version. Read contexts are 8 bytes. */
-const RENEWAL_MAGIC = [0x4c, 0x52, 0x01] as const;
-/** Bytes of a renewal request context: magic, nonce (u64), lease ID (u64). */
-const REQUEST_BYTES = RENEWAL_MAGIC.length + 16;
-/** Bytes of an answered one: the request, then the outcome (i32). */
-const ANSWER_BYTES = REQUEST_BYTES + 4;
+const RENEWAL_MAGIC = [0x4c, 0x52, 0x02] as const;
+const KIND_REQUEST = 0;
+const KIND_ANSWER = 1;
+/** Bytes before the IDs: magic, kind (u8), nonce (u64), count (u32). */
+const HEADER_BYTES = RENEWAL_MAGIC.length + 1 + 8 + 4;
 
-/** What the leader appends: renewed with this TTL (> 0), or one of these. */
+/** A lease the leader did not find, or found expired (the caller's LeaseNotFoundError). */
 export const RENEWAL_NOT_FOUND = 0;
+/** The leader no longer decides expiry: the caller proposes its renewal instead. */
 export const RENEWAL_NOT_PRIMARY = -1;
 
-/** A renewal context's fields, and the leader's outcome once it answered. */
+/** A renewal context's fields; `outcomes` (one per ID) once the leader answered. */
 export interface RenewalContext {
   readonly nonce: bigint;
-  readonly id: LeaseId;
-  readonly outcome?: number;
+  readonly ids: readonly LeaseId[];
+  readonly outcomes?: readonly number[];
 }
 
-/** The context a follower sends for renewing `id`. */
-export function encodeRenewalRequest(nonce: bigint, id: LeaseId): Uint8Array {
-  const b = new Uint8Array(REQUEST_BYTES);
+function encode(
+  kind: number,
+  nonce: bigint,
+  ids: readonly LeaseId[],
+  outcomes?: readonly number[],
+): Uint8Array {
+  const b = new Uint8Array(HEADER_BYTES + ids.length * (outcomes === undefined ? 8 : 12));
   b.set(RENEWAL_MAGIC);
   const v = new DataView(b.buffer);
-  v.setBigUint64(RENEWAL_MAGIC.length, nonce);
-  v.setBigInt64(RENEWAL_MAGIC.length + 8, id);
+  const m = RENEWAL_MAGIC.length;
+  v.setUint8(m, kind);
+  v.setBigUint64(m + 1, nonce);
+  v.setUint32(m + 9, ids.length);
+  let at = HEADER_BYTES;
+  for (const id of ids) {
+    v.setBigInt64(at, id);
+    at += 8;
+  }
+  for (const o of outcomes ?? []) {
+    v.setInt32(at, o);
+    at += 4;
+  }
   return b;
 }
 
-/** `request` with the leader's outcome appended. */
-export function encodeRenewalAnswer(request: Uint8Array, outcome: number): Uint8Array {
-  const b = new Uint8Array(ANSWER_BYTES);
-  b.set(request.subarray(0, REQUEST_BYTES));
-  new DataView(b.buffer).setInt32(REQUEST_BYTES, outcome);
-  return b;
+/** The context a follower sends for renewing `ids`. */
+export function encodeRenewalRequest(nonce: bigint, ids: readonly LeaseId[]): Uint8Array {
+  return encode(KIND_REQUEST, nonce, ids);
+}
+
+/** The leader's answer to `request`: one outcome per ID, in order. */
+export function encodeRenewalAnswer(request: RenewalContext, outcomes: readonly number[]): Uint8Array {
+  if (outcomes.length !== request.ids.length) throw new RangeError('renewal answer: one outcome per lease');
+  return encode(KIND_ANSWER, request.nonce, request.ids, outcomes);
 }
 
 /** The renewal a context carries, or undefined if it is not one (a read's context, say). */
 export function parseRenewalContext(ctx: Uint8Array): RenewalContext | undefined {
-  if (ctx.length !== REQUEST_BYTES && ctx.length !== ANSWER_BYTES) return undefined;
+  if (ctx.length < HEADER_BYTES) return undefined;
   for (let i = 0; i < RENEWAL_MAGIC.length; i++) if (ctx[i] !== RENEWAL_MAGIC[i]) return undefined;
   const v = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength);
-  const nonce = v.getBigUint64(RENEWAL_MAGIC.length);
-  const id = v.getBigInt64(RENEWAL_MAGIC.length + 8);
-  if (ctx.length === REQUEST_BYTES) return { nonce, id };
-  return { nonce, id, outcome: v.getInt32(REQUEST_BYTES) };
+  const kind = v.getUint8(RENEWAL_MAGIC.length);
+  const nonce = v.getBigUint64(RENEWAL_MAGIC.length + 1);
+  const n = v.getUint32(RENEWAL_MAGIC.length + 9);
+  const per = kind === KIND_REQUEST ? 8 : kind === KIND_ANSWER ? 12 : 0;
+  if (per === 0 || ctx.length !== HEADER_BYTES + n * per) return undefined;
+  const ids: LeaseId[] = [];
+  for (let i = 0; i < n; i++) ids.push(v.getBigInt64(HEADER_BYTES + i * 8));
+  if (kind === KIND_REQUEST) return { nonce, ids };
+  const outcomes: number[] = [];
+  for (let i = 0; i < n; i++) outcomes.push(v.getInt32(HEADER_BYTES + n * 8 + i * 4));
+  return { nonce, ids, outcomes };
 }
 
 /** What ForwardedRenewals needs from the node. */
@@ -81,17 +111,28 @@ export interface ForwardedRenewalsHost {
   now(): number;
 }
 
+/** One keep-alive waiting for the leader's answer; settled exactly once. */
 interface Waiter {
-  readonly ctx: Uint8Array;
+  readonly id: LeaseId;
   readonly at: number;
-  sentAt: number;
+  /** The TTL (0: not found), undefined to propose instead, or an error. */
   readonly settle: (ttl: number | undefined, err?: Error) => void;
+  done: boolean;
+}
+
+/** The request in flight. */
+interface Sent {
+  readonly nonce: bigint;
+  readonly ctx: Uint8Array;
+  readonly waiters: Waiter[];
+  sentAt: number;
 }
 
 /** The follower's side: keep-alives waiting for the leader's answer; see the file comment. */
 export class ForwardedRenewals {
   private nonce = 0n;
-  private readonly waiting = new Map<bigint, Waiter>();
+  private next: Waiter[] = [];
+  private inflight: Sent | undefined;
 
   constructor(
     private readonly host: ForwardedRenewalsHost,
@@ -99,42 +140,33 @@ export class ForwardedRenewals {
   ) {}
 
   /**
-   * Renews `id` through the leader: its TTL, or undefined if the caller should propose the
-   * renewal instead (no leader, not answered by `deadline`, or the leader is not the primary).
-   * LeaseNotFoundError-worthy outcomes come back as 0.
+   * Renews `id` through the leader: its TTL, 0 if the leader has no such lease, or undefined if
+   * the caller should propose the renewal instead (no leader, not answered by `deadline`, or the
+   * leader is not the lease primary).
    */
   renew(id: LeaseId, deadline: number, signal?: AbortSignal): Promise<number | undefined> {
     if (signal?.aborted) return Promise.reject(new RequestCanceledError(signal.reason));
-    const nonce = ++this.nonce;
-    const ctx = encodeRenewalRequest(nonce, id);
-    try {
-      this.host.readIndex(ctx);
-    } catch {
-      return Promise.resolve(undefined);
-    }
     return new Promise((resolve, reject) => {
       const onAbort = () => w.settle(undefined, new RequestCanceledError(signal?.reason));
       const w: Waiter = {
-        ctx,
+        id,
         at: deadline,
-        sentAt: this.host.ticks(),
+        done: false,
         settle: (ttl, err) => {
-          if (!this.waiting.delete(nonce)) return;
+          if (w.done) return;
+          w.done = true;
           signal?.removeEventListener('abort', onAbort);
           if (err !== undefined) reject(err);
           else resolve(ttl);
         },
       };
-      this.waiting.set(nonce, w);
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.next.push(w);
+      if (this.inflight === undefined) this.send();
     });
   }
 
-  /**
-   * Takes the answers to renewals out of a Ready's ReadStates; returns the others (reads).
-   * A renewal context that comes back without an outcome (a leader that does not answer
-   * renewals) sends its caller to the proposal path.
-   */
+  /** Takes the answers to renewals out of a Ready's ReadStates; returns the others (reads). */
   takeAnswers(states: readonly ReadState[]): readonly ReadState[] {
     let rest: ReadState[] | undefined;
     for (let i = 0; i < states.length; i++) {
@@ -145,34 +177,70 @@ export class ForwardedRenewals {
         continue;
       }
       rest ??= states.slice(0, i);
-      const w = this.waiting.get(r.nonce);
-      if (w === undefined) continue; // a duplicate, or past its deadline
-      w.settle(r.outcome === undefined || r.outcome === RENEWAL_NOT_PRIMARY ? undefined : r.outcome);
+      const sent = this.inflight;
+      if (sent === undefined || sent.nonce !== r.nonce) continue; // a duplicate, or given up on
+      this.inflight = undefined;
+      const outcomeOf = new Map<LeaseId, number>();
+      r.ids.forEach((id, k) => outcomeOf.set(id, r.outcomes?.[k] ?? RENEWAL_NOT_PRIMARY));
+      for (const w of sent.waiters) {
+        const o = outcomeOf.get(w.id) ?? RENEWAL_NOT_PRIMARY;
+        w.settle(o === RENEWAL_NOT_PRIMARY ? undefined : o);
+      }
+      this.send();
     }
     return rest ?? states;
   }
 
-  /** Every tick: re-sends unanswered renewals, sends those past their deadline to the proposal path. */
+  /**
+   * Every tick: keep-alives past their deadline go to the proposal path; an unanswered request is
+   * re-sent (or, with no leader now, its keep-alives go to the proposal path, which waits for one).
+   */
   retry(): void {
     const now = this.host.now();
-    const ticks = this.host.ticks();
-    for (const w of [...this.waiting.values()]) {
-      if (now >= w.at) {
-        w.settle(undefined);
-        continue;
-      }
-      if (ticks - w.sentAt < this.resendTicks) continue;
-      w.sentAt = ticks;
-      try {
-        this.host.readIndex(w.ctx);
-      } catch {
-        w.settle(undefined); // no leader now: propose instead (it waits for one)
-      }
+    for (const w of this.next) if (now >= w.at) w.settle(undefined);
+    this.next = this.next.filter((w) => !w.done);
+    const sent = this.inflight;
+    if (sent === undefined) {
+      if (this.next.length > 0) this.send();
+      return;
     }
+    for (const w of sent.waiters) if (now >= w.at) w.settle(undefined);
+    if (sent.waiters.every((w) => w.done)) {
+      this.inflight = undefined;
+      if (this.next.length > 0) this.send();
+      return;
+    }
+    if (this.host.ticks() - sent.sentAt < this.resendTicks) return;
+    sent.sentAt = this.host.ticks();
+    this.ask(sent);
   }
 
-  /** Fails every waiting renewal (the node stopped). */
+  /** Fails every waiting keep-alive (the node stopped). */
   failAll(err: Error): void {
-    for (const w of [...this.waiting.values()]) w.settle(undefined, err);
+    for (const w of [...this.next, ...(this.inflight?.waiters ?? [])]) w.settle(undefined, err);
+    this.next = [];
+    this.inflight = undefined;
+  }
+
+  /** Sends the keep-alives collected so far as one request. */
+  private send(): void {
+    const waiters = this.next.filter((w) => !w.done);
+    this.next = [];
+    if (waiters.length === 0) return;
+    const nonce = ++this.nonce;
+    const ids = [...new Set(waiters.map((w) => w.id))];
+    const sent: Sent = { nonce, ctx: encodeRenewalRequest(nonce, ids), waiters, sentAt: this.host.ticks() };
+    this.inflight = sent;
+    this.ask(sent);
+  }
+
+  private ask(sent: Sent): void {
+    try {
+      this.host.readIndex(sent.ctx);
+    } catch {
+      // No leader: these keep-alives are proposed instead (the proposer waits for a leader).
+      if (this.inflight === sent) this.inflight = undefined;
+      for (const w of sent.waiters) w.settle(undefined);
+    }
   }
 }

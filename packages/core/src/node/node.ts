@@ -363,21 +363,24 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
    * @internal A follower's forwarded keep-alive, answered by the leader (forwarded-renewals.ts):
    * raft has confirmed this member leads with a round that started after the request arrived;
    * once everything up to the follower's read index is applied, the primary lessor renews the
-   * lease as for renewAsLeader. The outcome: the TTL, RENEWAL_NOT_FOUND, or RENEWAL_NOT_PRIMARY.
+   * leases as for renewAsLeader. Per lease: the TTL, RENEWAL_NOT_FOUND, or RENEWAL_NOT_PRIMARY.
    */
-  async renewForFollower(id: LeaseId, index: number): Promise<number> {
+  async renewForFollower(ids: readonly LeaseId[], index: number): Promise<number[]> {
     await this.parts.applied.wait(index);
     const lessor = this.parts.store.lessor;
-    if (this.closed || this.parts.raft.lead !== this.id || !lessor.isPrimary) return RENEWAL_NOT_PRIMARY;
-    let ttl: number;
-    try {
-      ttl = lessor.renew(id);
-    } catch (err) {
-      if (err instanceof LeaseNotFoundError) return RENEWAL_NOT_FOUND;
-      throw err;
+    if (this.closed || this.parts.raft.lead !== this.id || !lessor.isPrimary) {
+      return ids.map(() => RENEWAL_NOT_PRIMARY);
     }
-    this.leaseCheckpoints.note(id);
-    return ttl;
+    return ids.map((id) => {
+      try {
+        const ttl = lessor.renew(id);
+        this.leaseCheckpoints.note(id);
+        return ttl;
+      } catch (err) {
+        if (err instanceof LeaseNotFoundError) return RENEWAL_NOT_FOUND;
+        throw err;
+      }
+    });
   }
 
   /**

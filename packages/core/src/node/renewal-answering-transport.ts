@@ -10,8 +10,8 @@ import type { Message, NodeId } from '@tsetcd/raft';
 import type { Transport } from '@tsetcd/transport';
 import { encodeRenewalAnswer, parseRenewalContext } from './forwarded-renewals.js';
 
-/** Renews `id` for a follower whose read index is `index`; resolves with the outcome to send. */
-export type RenewForFollower = (id: LeaseId, index: number) => Promise<number>;
+/** Renews `ids` for a follower whose read index is `index`; resolves with one outcome per ID. */
+export type RenewForFollower = (ids: readonly LeaseId[], index: number) => Promise<readonly number[]>;
 
 /** Wraps a transport so renewal requests are answered on their way out; see the file comment. */
 export class RenewalAnsweringTransport implements Transport {
@@ -32,14 +32,14 @@ export class RenewalAnsweringTransport implements Transport {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const r = m.type === 'MsgReadIndexResp' ? parseRenewalContext(m.context) : undefined;
-      if (r === undefined || r.outcome !== undefined || m.type !== 'MsgReadIndexResp') {
+      if (r === undefined || r.outcomes !== undefined || m.type !== 'MsgReadIndexResp') {
         plain?.push(m);
         continue;
       }
       plain ??= messages.slice(0, i);
-      this.renew(r.id, m.index).then(
-        (outcome) => {
-          if (!this.closed) this.inner.send([{ ...m, context: encodeRenewalAnswer(m.context, outcome) }]);
+      this.renew(r.ids, m.index).then(
+        (outcomes) => {
+          if (!this.closed) this.inner.send([{ ...m, context: encodeRenewalAnswer(r, outcomes) }]);
         },
         () => undefined, // the member is stopping: the follower times out and proposes instead
       );
