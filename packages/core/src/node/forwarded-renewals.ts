@@ -180,8 +180,9 @@ export class ForwardedRenewals {
       const sent = this.inflight;
       if (sent === undefined || sent.nonce !== r.nonce) continue; // a duplicate, or given up on
       this.inflight = undefined;
-      const outcomeOf = new Map<LeaseId, number>();
-      r.ids.forEach((id, k) => outcomeOf.set(id, r.outcomes?.[k] ?? RENEWAL_NOT_PRIMARY));
+      const outcomeOf = new Map<LeaseId, number>(
+        r.ids.map((id, k) => [id, r.outcomes?.[k] ?? RENEWAL_NOT_PRIMARY]),
+      );
       for (const w of sent.waiters) {
         const o = outcomeOf.get(w.id) ?? RENEWAL_NOT_PRIMARY;
         w.settle(o === RENEWAL_NOT_PRIMARY ? undefined : o);

@@ -1,24 +1,54 @@
 /**
- * Transports as the node uses them: a decorator that fills outgoing MsgSnaps with the store's
- * image before they leave (see snapshotter.ts), and the empty transport of a member without peers.
+ * Transports as the node uses them: the base of decorators that act on outgoing messages, one that
+ * fills outgoing MsgSnaps with the store's image before they leave (see snapshotter.ts), and the
+ * empty transport of a member without peers.
  */
 
 import type { Message, NodeId } from '@tsetcd/raft';
 import type { Transport } from '@tsetcd/transport';
 
-/** Wraps a transport so every MsgSnap is filled with `fill` (async) before it is sent. */
-export class SnapshotFillingTransport implements Transport {
-  private closed = false;
+/**
+ * A transport that hands everything to `inner` except what `send` does with messages: the base
+ * of the decorators below and of RenewalAnsweringTransport. `closed` is set once close() is called.
+ */
+export abstract class DecoratingTransport implements Transport {
+  protected closed = false;
 
-  constructor(
-    private readonly inner: Transport,
-    private readonly fill: (m: Message & { readonly type: 'MsgSnap' }) => Promise<Message>,
-    /** Reports a MsgSnap that could not be built, as the transport reports one that failed. */
-    private readonly onFillFailed: (peer: NodeId, err: unknown) => void,
-  ) {}
+  constructor(protected readonly inner: Transport) {}
 
   get id(): NodeId {
     return this.inner.id;
+  }
+
+  abstract send(messages: readonly Message[]): void;
+
+  addPeer(peer: NodeId, url: string): void {
+    this.inner.addPeer(peer, url);
+  }
+
+  removePeer(peer: NodeId): void {
+    this.inner.removePeer(peer);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return this.inner.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Wraps a transport so every MsgSnap is filled with `fill` (async) before it is sent. */
+export class SnapshotFillingTransport extends DecoratingTransport {
+  constructor(
+    inner: Transport,
+    private readonly fill: (m: Message & { readonly type: 'MsgSnap' }) => Promise<Message>,
+    /** Reports a MsgSnap that could not be built, as the transport reports one that failed. */
+    private readonly onFillFailed: (peer: NodeId, err: unknown) => void,
+  ) {
+    super(inner);
   }
 
   send(messages: readonly Message[]): void {
@@ -41,23 +71,6 @@ export class SnapshotFillingTransport implements Transport {
       );
     }
     if (plain.length > 0) this.inner.send(plain);
-  }
-
-  addPeer(peer: NodeId, url: string): void {
-    this.inner.addPeer(peer, url);
-  }
-
-  removePeer(peer: NodeId): void {
-    this.inner.removePeer(peer);
-  }
-
-  close(): Promise<void> {
-    this.closed = true;
-    return this.inner.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 

@@ -6,24 +6,21 @@
  */
 
 import type { LeaseId } from '@tsetcd/mvcc';
-import type { Message, NodeId } from '@tsetcd/raft';
+import type { Message } from '@tsetcd/raft';
 import type { Transport } from '@tsetcd/transport';
 import { encodeRenewalAnswer, parseRenewalContext } from './forwarded-renewals.js';
+import { DecoratingTransport } from './peer-transport.js';
 
 /** Renews `ids` for a follower whose read index is `index`; resolves with one outcome per ID. */
 export type RenewForFollower = (ids: readonly LeaseId[], index: number) => Promise<readonly number[]>;
 
 /** Wraps a transport so renewal requests are answered on their way out; see the file comment. */
-export class RenewalAnsweringTransport implements Transport {
-  private closed = false;
-
+export class RenewalAnsweringTransport extends DecoratingTransport {
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly renew: RenewForFollower,
-  ) {}
-
-  get id(): NodeId {
-    return this.inner.id;
+  ) {
+    super(inner);
   }
 
   send(messages: readonly Message[]): void {
@@ -46,22 +43,5 @@ export class RenewalAnsweringTransport implements Transport {
     }
     const out = plain ?? messages;
     if (out.length > 0) this.inner.send(out);
-  }
-
-  addPeer(peer: NodeId, url: string): void {
-    this.inner.addPeer(peer, url);
-  }
-
-  removePeer(peer: NodeId): void {
-    this.inner.removePeer(peer);
-  }
-
-  close(): Promise<void> {
-    this.closed = true;
-    return this.inner.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
