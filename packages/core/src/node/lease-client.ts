@@ -141,13 +141,19 @@ export class Lease {
   /** Renews a lease once; LeaseNotFoundError if it does not exist (or has expired). */
   async keepAliveOnce(id: LeaseId, opts: CallOptions = {}): Promise<LeaseKeepAliveResponse> {
     this.node.authorize(this.ctx.authInfo(), { op: 'leaseRenew', id });
+    const { clock, config } = this.node.parts;
+    const deadline = clock.now() + (opts.timeoutMs ?? config.requestTimeoutMs);
     let ttl: number | undefined;
     if (this.node.isLeader) ttl = await this.node.renewAsLeader(id, opts);
     else {
       ttl = await this.node.renewThroughLeader(id, opts);
       if (ttl === 0) throw new LeaseNotFoundError();
     }
-    ttl ??= await this.node.followerRenewals.renew(id, opts);
+    // Proposed instead, in what is left of the caller's time.
+    ttl ??= await this.node.followerRenewals.renew(id, {
+      ...opts,
+      timeoutMs: Math.max(config.heartbeatMs, deadline - clock.now()),
+    });
     return { header: this.node.header(this.node.parts.store.revision), id, ttl };
   }
 
