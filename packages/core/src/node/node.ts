@@ -44,8 +44,7 @@ import type { Auth } from './auth-client.js';
 import { Client } from './client.js';
 import type { Cluster } from './cluster-client.js';
 import { type CallOptions, withDeadline } from './deadline.js';
-import type { ForwardedRenewals } from './forwarded-renewals.js';
-import { RENEWAL_NOT_FOUND, RENEWAL_NOT_PRIMARY } from './forwarded-renewals.js';
+import { type ForwardedRenewals, RENEWAL_NOT_FOUND, RENEWAL_NOT_PRIMARY } from './forwarded-renewals.js';
 import type { Bytes, KeyRangeOptions, KV } from './kv-client.js';
 import { LEASE_CHECKPOINT_MS, LeaseCheckpoints } from './lease-checkpoints.js';
 import type { Lease } from './lease-client.js';
@@ -352,9 +351,17 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
    */
   async renewAsLeader(id: LeaseId, opts: CallOptions): Promise<number | undefined> {
     await this.linearizableBarrier(opts);
-    const lessor = this.parts.store.lessor;
-    if (this.parts.raft.lead !== this.id || !lessor.isPrimary) return undefined;
-    const ttl = lessor.renew(id);
+    return this.leadsLeases() ? this.renewAsPrimary(id) : undefined;
+  }
+
+  /** Whether this member leads and its lessor decides expiry: raft's view, not only the lessor's. */
+  private leadsLeases(): boolean {
+    return !this.closed && this.parts.raft.lead === this.id && this.parts.store.lessor.isPrimary;
+  }
+
+  /** Renews `id` on the primary lessor and notes it for the next checkpoint; LeaseNotFoundError if gone. */
+  private renewAsPrimary(id: LeaseId): number {
+    const ttl = this.parts.store.lessor.renew(id);
     this.leaseCheckpoints.note(id);
     return ttl;
   }
@@ -367,15 +374,10 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
    */
   async renewForFollower(ids: readonly LeaseId[], index: number): Promise<number[]> {
     await this.parts.applied.wait(index);
-    const lessor = this.parts.store.lessor;
-    if (this.closed || this.parts.raft.lead !== this.id || !lessor.isPrimary) {
-      return ids.map(() => RENEWAL_NOT_PRIMARY);
-    }
+    if (!this.leadsLeases()) return ids.map(() => RENEWAL_NOT_PRIMARY);
     return ids.map((id) => {
       try {
-        const ttl = lessor.renew(id);
-        this.leaseCheckpoints.note(id);
-        return ttl;
+        return this.renewAsPrimary(id);
       } catch (err) {
         if (err instanceof LeaseNotFoundError) return RENEWAL_NOT_FOUND;
         throw err;
