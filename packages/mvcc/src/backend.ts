@@ -16,6 +16,11 @@ export interface CloseOptions {
 
 /** The storage engine interface the KV store needs. */
 export interface Backend {
+  /**
+   * Optional: what the backend recovered its state from when opened (LevelDB: the MANIFEST that
+   * CURRENT named), for messages about damage found only after opening.
+   */
+  readonly recoveredFrom?: string | undefined;
   /** Reads one key, including buffered writes. */
   get(key: Uint8Array): Uint8Array | undefined;
   /** Buffers a write. The backend may keep `key` and `value` as given: callers must not mutate them. */

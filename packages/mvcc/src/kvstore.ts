@@ -577,7 +577,7 @@ export class KVStore {
         if (await this.hasStoreHistory()) {
           throw new CorruptDataDirError(
             describeBackend(this.backend),
-            'it holds tsetcd history but no schema marker: the store is damaged',
+            `it holds tsetcd history but no schema marker: the store is damaged${recoveredFrom(this.backend)}`,
           );
         }
         throw new ForeignDataDirError(
@@ -656,6 +656,11 @@ function fromKey(key: string): Uint8Array {
   const b = new Uint8Array(key.length);
   for (let i = 0; i < key.length; i++) b[i] = key.charCodeAt(i);
   return b;
+}
+
+/** Where a damaged backend's state came from, when it can tell. */
+function recoveredFrom(b: Backend): string {
+  return b.recoveredFrom === undefined ? '' : ` (it was recovered from ${b.recoveredFrom})`;
 }
 
 function describeBackend(b: Backend): string {

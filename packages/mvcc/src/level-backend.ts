@@ -5,9 +5,10 @@
  * LevelDB batch (atomic: all or nothing across a crash), written in order after earlier batches.
  * Until a batch is written its overlay stays readable, so reads never go back in time.
  *
- * Every stored value starts with a CRC32 of key and value, verified on every read: classic-level
- * never enables LevelDB's own checksum verification, so without this a bit flip inside a table
- * file would be served as data.
+ * The key bucket is stored in key blocks (see key-blocks.ts), many revisions per LevelDB record;
+ * every other key is a record of its own. Every record starts with a CRC32 of its key and the
+ * rest, verified when read: classic-level never enables LevelDB's own checksum verification, so
+ * without this a bit flip inside a table file would be served as data.
  */
 
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -15,9 +16,22 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import type { Backend, BackendEntry, CloseOptions } from './backend.js';
-import { toBinary } from './bytes.js';
+import { compareBytes, toBinary } from './bytes.js';
+import { Bucket } from './codec.js';
 import { CorruptDataDirError, StoreClosedError } from './errors.js';
+import {
+  BLOCK_RECORD_PREFIX,
+  BlockDirectory,
+  BlockFormatError,
+  blockRecordKey,
+  encodeBlocks,
+  KeyBlock,
+} from './key-blocks.js';
+import { ReadCache } from './read-cache.js';
 import { WriteOverlay } from './write-overlay.js';
+
+type ChainedBatch = ReturnType<ClassicLevel<Uint8Array, Uint8Array>['batch']>;
+type Snapshot = ReturnType<ClassicLevel<Uint8Array, Uint8Array>['snapshot']>;
 
 /** Options of a LevelDB backend. */
 export interface LevelBackendOptions {
@@ -28,13 +42,23 @@ export interface LevelBackendOptions {
 }
 
 /**
- * Bytes of values read from LevelDB kept in memory, so that hot reads skip LevelDB, whose
- * synchronous get costs ~3.5 µs even from its block cache. Filled by reads only: caching every
- * write cost puts more than it saved reads. A write or delete of a key drops its entry.
+ * Bytes of values read from LevelDB kept in memory, and as much again for blocks of the key
+ * bucket (see ReadCache). Filled by reads only: caching every write cost puts more than it saved
+ * reads. A write or delete of a key drops its entry.
  */
 export const DEFAULT_READ_CACHE_BYTES = 64 * 1024 * 1024;
-/** Bytes a cache entry costs beyond its key and value (Map entry, string and array headers). */
-const CACHE_ENTRY_OVERHEAD = 96;
+
+/**
+ * The bucket stored in key blocks (see key-blocks.ts): the key bucket, whose revision keys are
+ * written in increasing order. Every other key is one LevelDB record, sealed with its checksum.
+ */
+const BLOCKED_BUCKET = Bucket.key;
+const BLOCKED_GTE = new Uint8Array([BLOCKED_BUCKET]);
+const BLOCKED_LT = new Uint8Array([BLOCKED_BUCKET + 1]);
+const RECORDS_GTE = new Uint8Array([BLOCK_RECORD_PREFIX]);
+const RECORDS_LT = new Uint8Array([BLOCK_RECORD_PREFIX + 1]);
+/** Legacy records (one per key-bucket key, before key blocks) converted per LevelDB batch at open. */
+const CONVERT_CHUNK = 4096;
 
 const MIN_KEY = new Uint8Array([0]);
 const MAX_KEY = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
@@ -46,30 +70,37 @@ export class LevelBackend implements Backend {
   private readonly writing: WriteOverlay[] = [];
   private lastWrite: Promise<void> = Promise.resolve();
   private closed = false;
-  /** Values read from LevelDB. Invariant: cacheBytes <= readCacheBytes. */
-  private readonly cache = new Map<string, Uint8Array>();
-  private cacheBytes = 0;
+  /** Values of records read from LevelDB, by binary key. */
+  private readonly cache: ReadCache<Uint8Array>;
+  /** Key blocks read from LevelDB, by first key. */
+  private readonly blockCache: ReadCache<KeyBlock>;
+  /** Where the key bucket's blocks are; always as of the last flush, written or not. */
+  private readonly blocks = new BlockDirectory();
   /**
-   * Cached keys, oldest first, from `evictAt` on (a key cached twice appears twice; evicting it
-   * early is harmless). Kept apart from the Map: iterating a Map from its start after many
-   * deletions walks every deleted slot, which made eviction quadratic.
+   * Blocks made by flushes whose batch is not yet written, by first key: the directory already
+   * points at them, and LevelDB does not have them yet.
    */
-  private evictOrder: string[] = [];
-  private evictAt = 0;
+  private readonly unwritten = new Map<string, KeyBlock>();
   private readonly sealer = new Sealer();
 
   private constructor(
     private readonly db: ClassicLevel<Uint8Array, Uint8Array>,
     readonly dir: string,
     private readonly sync: boolean,
-    private readonly readCacheBytes: number,
-  ) {}
+    readCacheBytes: number,
+    /** The MANIFEST that CURRENT named when opened (undefined: a new LevelDB). */
+    readonly recoveredFrom: string | undefined,
+  ) {
+    this.cache = new ReadCache(readCacheBytes);
+    this.blockCache = new ReadCache(readCacheBytes);
+  }
 
   /**
    * Opens (creating if missing) the LevelDB in `dir`. Damage is reported as CorruptDataDirError
    * naming the file where it can be told: LevelDB's own error, the log records its recovery
    * dropped (it reports them in its LOG file and opens anyway), or an existing LevelDB that
    * recovered empty (a truncated MANIFEST: LevelDB falls back to a version without tables).
+   * A store written before key blocks has its key bucket converted to them.
    */
   static async open(dir: string, opts: LevelBackendOptions = {}): Promise<LevelBackend> {
     // Read before opening: a successful open replaces the MANIFEST that CURRENT names.
@@ -88,15 +119,17 @@ export class LevelBackend implements Backend {
       dir,
       opts.sync ?? true,
       opts.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES,
+      manifest,
     );
     let problem: string | undefined;
     try {
       problem =
         (await droppedByRecovery(dir)) ??
         (manifest !== undefined && (await backend.isEmpty()) ? `${EMPTIED} (it was ${manifest})` : undefined);
+      if (problem === undefined) await backend.loadBlocks();
     } catch (e) {
       // Reading the first key can hit a damaged table (a truncated .ldb is an IO error).
-      await backend.close().catch(() => undefined);
+      await backend.close({ discard: true }).catch(() => undefined);
       throw isLevelDataError(e) ? new CorruptDataDirError(dir, describeLevelError(e)) : e;
     }
     if (problem !== undefined) {
@@ -104,6 +137,32 @@ export class LevelBackend implements Backend {
       throw new CorruptDataDirError(dir, problem);
     }
     return backend;
+  }
+
+  /** Builds the block directory from the block records' keys, then converts legacy records. */
+  private async loadBlocks(): Promise<void> {
+    for await (const k of this.db.keys({ gte: RECORDS_GTE, lt: RECORDS_LT })) {
+      this.blocks.append(toBinary(k.subarray(1)));
+    }
+    if (this.blocks.size > 0)
+      this.blocks.setLastKey(this.block(this.blocks.first(this.blocks.size - 1)).lastKey());
+    let keys: Uint8Array[] = [];
+    let values: Uint8Array[] = [];
+    const convert = async () => {
+      const batch = this.db.batch();
+      for (const k of keys) batch.del(k);
+      const made = this.writeBlocks(keys, values, batch);
+      await batch.write({ sync: this.sync });
+      this.written(made);
+      keys = [];
+      values = [];
+    };
+    for await (const [k, v] of this.db.iterator({ gte: BLOCKED_GTE, lt: BLOCKED_LT })) {
+      keys.push(k);
+      values.push(this.unseal(k, v));
+      if (keys.length === CONVERT_CHUNK) await convert();
+    }
+    if (keys.length > 0) await convert();
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -115,6 +174,10 @@ export class LevelBackend implements Backend {
       const w = this.writing[i]!.lookup(k);
       if (w !== undefined) return w ?? undefined;
     }
+    if (key[0] === BLOCKED_BUCKET) {
+      const i = this.blocks.find(k);
+      return i < 0 ? undefined : this.block(this.blocks.first(i)).get(k);
+    }
     const cached = this.cache.get(k);
     if (cached !== undefined) return cached;
     let stored: Uint8Array | undefined;
@@ -125,42 +188,55 @@ export class LevelBackend implements Backend {
     }
     if (stored === undefined) return undefined;
     const v = this.unseal(key, stored);
-    this.remember(k, v);
+    this.cache.remember(k, v);
     return v;
   }
 
-  private remember(k: string, v: Uint8Array): void {
-    this.forget(k);
-    const size = k.length + v.length + CACHE_ENTRY_OVERHEAD;
-    if (size > this.readCacheBytes) return;
-    this.cache.set(k, v);
-    this.cacheBytes += size;
-    this.evictOrder.push(k);
-    while (this.cacheBytes > this.readCacheBytes) this.forget(this.evictOrder[this.evictAt++]!);
-    if (this.evictAt > 4096 && this.evictAt * 2 > this.evictOrder.length) {
-      this.evictOrder = this.evictOrder.slice(this.evictAt);
-      this.evictAt = 0;
+  /** The block whose first key is `first`: made by an unwritten flush, cached, or read and verified. */
+  private block(first: string): KeyBlock {
+    const known = this.unwritten.get(first) ?? this.blockCache.get(first);
+    if (known !== undefined) return known;
+    const recordKey = blockRecordKey(first);
+    let stored: Uint8Array | undefined;
+    try {
+      stored = this.db.getSync(recordKey);
+    } catch (e) {
+      throw this.readError(e, recordKey);
+    }
+    if (stored === undefined) {
+      throw new CorruptDataDirError(this.dir, `a block of the key bucket is missing${this.where(recordKey)}`);
+    }
+    const block = this.verifiedBlock(recordKey, stored);
+    this.blockCache.remember(first, block);
+    return block;
+  }
+
+  private verifiedBlock(recordKey: Uint8Array, stored: Uint8Array): KeyBlock {
+    try {
+      return KeyBlock.verified(recordKey, stored);
+    } catch (e) {
+      if (!(e instanceof BlockFormatError)) throw e;
+      throw new CorruptDataDirError(
+        this.dir,
+        `${e.message} in a stored block of the key bucket${this.where(recordKey)}`,
+      );
     }
   }
 
-  private forget(k: string): void {
-    const old = this.cache.get(k);
-    if (old === undefined) return;
-    this.cache.delete(k);
-    this.cacheBytes -= k.length + old.length + CACHE_ENTRY_OVERHEAD;
-  }
-
-  // The read cache's entries for written keys are dropped at flush, not here: until its batch is
+  // The read caches' entries for written keys are dropped at flush, not here: until its batch is
   // written, a key's newest write is read from the overlays, which `get` consults first.
   put(key: Uint8Array, value: Uint8Array): void {
+    checkKey(key);
     this.pending.add(key, value);
   }
 
   putFresh(key: Uint8Array, value: Uint8Array): void {
+    checkKey(key);
     this.pending.addFresh(key, value);
   }
 
   del(key: Uint8Array): void {
+    checkKey(key);
     this.pending.add(key, null);
   }
 
@@ -169,24 +245,103 @@ export class LevelBackend implements Backend {
     const overlay = this.pending;
     this.pending = new WriteOverlay();
     this.writing.push(overlay);
-    if (this.cache.size > 0) {
-      overlay.forEach((key) => {
-        this.forget(toBinary(key));
-      });
-    }
     // A chained batch hands each op straight to LevelDB's WriteBatch; the array form of batch()
     // clones, validates and re-encodes every op in JavaScript first (about 3x slower).
     const batch = this.db.batch();
+    const blockedKeys: Uint8Array[] = [];
+    const blockedValues: (Uint8Array | null)[] = [];
     overlay.forEach((key, v) => {
+      if (key[0] === BLOCKED_BUCKET) {
+        blockedKeys.push(key);
+        blockedValues.push(v);
+        return;
+      }
+      if (this.cache.size > 0) this.cache.forget(toBinary(key));
       if (v === null) batch.del(key);
       else batch.put(key, this.sealer.seal(key, v));
     });
+    const made = blockedKeys.length === 0 ? [] : this.writeBlocks(blockedKeys, blockedValues, batch);
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
       await batch.write({ sync: this.sync });
       this.writing.shift();
+      this.written(made);
     });
     return this.lastWrite;
+  }
+
+  /**
+   * Adds to `batch` the block records that store these writes of key-bucket keys (each key once,
+   * null = delete), updating the directory; returns the blocks made (unwritten until `written`).
+   */
+  private writeBlocks(keys: Uint8Array[], values: (Uint8Array | null)[], batch: ChainedBatch): KeyBlock[] {
+    const made: KeyBlock[] = [];
+    const emit = (block: KeyBlock, recordKey: Uint8Array) => {
+      batch.put(recordKey, block.bytes);
+      this.unwritten.set(block.first, block);
+      made.push(block);
+    };
+    if (isAppend(keys, values, this.blocks.lastKey)) {
+      encodeBlocks(keys, values as Uint8Array[], (block, recordKey) => {
+        emit(block, recordKey);
+        this.blocks.append(block.first);
+      });
+      this.blocks.setLastKey(toBinary(keys[keys.length - 1]!));
+      return made;
+    }
+    // Anything else: merge the writes into the blocks whose intervals they fall in, and rewrite those.
+    const ops = keys.map((k, i) => ({ key: toBinary(k), keyBytes: k, value: values[i]! }));
+    ops.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const changes = new Map<number, string[]>();
+    for (let j = 0; j < ops.length; ) {
+      const b = this.blocks.find(ops[j]!.key);
+      const end = b + 1 < this.blocks.size ? this.blocks.first(b + 1) : undefined;
+      let e = j;
+      while (e < ops.length && (end === undefined || ops[e]!.key < end)) e++;
+      const old = b < 0 ? undefined : this.block(this.blocks.first(b));
+      const mergedKeys: Uint8Array[] = [];
+      const mergedValues: Uint8Array[] = [];
+      const n = old?.size ?? 0;
+      let i = 0;
+      let o = j;
+      while (i < n || o < e) {
+        const oldEntry = i < n ? old!.entry(i) : undefined;
+        const op = o < e ? ops[o]! : undefined;
+        if (op === undefined || (oldEntry !== undefined && oldEntry.key < op.key)) {
+          mergedKeys.push(oldEntry!.keyBytes);
+          mergedValues.push(oldEntry!.value);
+          i++;
+          continue;
+        }
+        if (oldEntry !== undefined && oldEntry.key === op.key) i++;
+        if (op.value !== null) {
+          mergedKeys.push(op.keyBytes);
+          mergedValues.push(op.value);
+        }
+        o++;
+      }
+      if (old !== undefined) {
+        batch.del(blockRecordKey(old.first));
+        this.blockCache.forget(old.first);
+        this.unwritten.delete(old.first);
+      }
+      const firsts: string[] = [];
+      encodeBlocks(mergedKeys, mergedValues, (block, recordKey) => {
+        emit(block, recordKey);
+        firsts.push(block.first);
+      });
+      changes.set(b, firsts);
+      j = e;
+    }
+    this.blocks.replace(changes);
+    const size = this.blocks.size;
+    this.blocks.setLastKey(size === 0 ? '' : this.block(this.blocks.first(size - 1)).lastKey());
+    return made;
+  }
+
+  /** The batch holding these blocks is written: LevelDB serves them from now on. */
+  private written(made: readonly KeyBlock[]): void {
+    for (const b of made) if (this.unwritten.get(b.first) === b) this.unwritten.delete(b.first);
   }
 
   async *iterate(gte: Uint8Array, lt: Uint8Array): AsyncIterable<BackendEntry> {
@@ -194,14 +349,50 @@ export class LevelBackend implements Backend {
     const snapshot = this.db.snapshot();
     let at = gte;
     try {
-      for await (const [k, v] of this.db.iterator({ gte, lt, snapshot })) {
-        at = k;
-        yield [k, this.unseal(k, v)];
+      // Logical keys never start below the blocked bucket: its keys come first, then the records'.
+      const blockedGte = maxBytes(gte, BLOCKED_GTE);
+      const blockedLt = minBytes(lt, BLOCKED_LT);
+      if (compareBytes(blockedGte, blockedLt) < 0) {
+        for await (const e of this.iterateBlocks(blockedGte, blockedLt, snapshot)) {
+          at = e[0];
+          yield e;
+        }
+      }
+      const recordsGte = maxBytes(gte, BLOCKED_LT);
+      if (compareBytes(recordsGte, lt) < 0) {
+        for await (const [k, v] of this.db.iterator({ gte: recordsGte, lt, snapshot })) {
+          at = k;
+          yield [k, this.unseal(k, v)];
+        }
       }
     } catch (e) {
       throw this.readError(e, at);
     } finally {
       await snapshot.close();
+    }
+  }
+
+  /** Key-bucket entries with gte <= key < lt (both in the bucket), from the blocks in `snapshot`. */
+  private async *iterateBlocks(
+    gte: Uint8Array,
+    lt: Uint8Array,
+    snapshot: Snapshot,
+  ): AsyncIterable<BackendEntry> {
+    const from = toBinary(gte);
+    const to = toBinary(lt);
+    // Start at the block whose interval holds gte: the last record at or before gte's.
+    let start = blockRecordKey(from);
+    for await (const k of this.db.keys({ gte: RECORDS_GTE, lte: start, reverse: true, limit: 1, snapshot })) {
+      start = k;
+    }
+    for await (const [k, v] of this.db.iterator({ gte: start, lt: blockRecordKey(to), snapshot })) {
+      const block = this.verifiedBlock(k, v);
+      for (let i = 0; i < block.size; i++) {
+        const e = block.entry(i);
+        if (e.key < from) continue;
+        if (e.key >= to) return;
+        yield [e.keyBytes, e.value];
+      }
     }
   }
 
@@ -219,15 +410,19 @@ export class LevelBackend implements Backend {
     await this.db.compactRange(MIN_KEY, MAX_KEY);
   }
 
-  /** Checks and strips the checksum of a stored value. */
+  /** Checks and strips the checksum of a stored record's value. */
   private unseal(key: Uint8Array, stored: Uint8Array): Uint8Array {
     const value = stored.subarray(CHECKSUM_BYTES);
     if (stored.length < CHECKSUM_BYTES || readU32(stored) !== checksum(key, value)) {
-      const tables = tablesHolding(this.db.getProperty('leveldb.sstables'), key);
-      const where = tables.length > 0 ? ` in ${tables.join(' or ')}` : ' (in the log or memtable)';
-      throw new CorruptDataDirError(this.dir, `checksum mismatch for a stored entry${where}`);
+      throw new CorruptDataDirError(this.dir, `checksum mismatch for a stored entry${this.where(key)}`);
     }
     return value;
+  }
+
+  /** Where LevelDB keeps `key`: the table files whose range holds it, else the log or memtable. */
+  private where(key: Uint8Array): string {
+    const tables = tablesHolding(this.db.getProperty('leveldb.sstables'), key);
+    return tables.length > 0 ? ` in ${tables.join(' or ')}` : ' (in the log or memtable)';
   }
 
   /** Whether the LevelDB holds no entry at all. */
@@ -255,6 +450,37 @@ export class LevelBackend implements Backend {
     this.closed = true;
     await this.db.close();
   }
+}
+
+/** Keys starting with 0x00 are the backend's own (block records): a caller's key must not. */
+function checkKey(key: Uint8Array): void {
+  if (key.length === 0 || key[0] === BLOCK_RECORD_PREFIX) {
+    throw new RangeError('LevelBackend: keys must be non-empty and must not start with 0x00');
+  }
+}
+
+/**
+ * Whether key-bucket writes only add keys past every stored one, in increasing order (applying
+ * requests: each new revision after the last), so they become new blocks without reading any.
+ */
+function isAppend(
+  keys: readonly Uint8Array[],
+  values: readonly (Uint8Array | null)[],
+  lastKey: string,
+): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    if (values[i] === null) return false;
+    if (i > 0 && compareBytes(keys[i - 1]!, keys[i]!) >= 0) return false;
+  }
+  return lastKey === '' || toBinary(keys[0]!) > lastKey;
+}
+
+function maxBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return compareBytes(a, b) >= 0 ? a : b;
+}
+
+function minBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return compareBytes(a, b) <= 0 ? a : b;
 }
 
 function describeLevelError(e: unknown): string {

@@ -1,0 +1,107 @@
+/**
+ * Key blocks: encoding cuts entries into blocks by count and bytes, a block reads back every
+ * entry it was given and nothing else, damage is caught, and the directory finds each key's block.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { toBinary, utf8 } from './bytes.js';
+import {
+  BLOCK_MAX_ENTRIES,
+  BLOCK_TARGET_BYTES,
+  BlockDirectory,
+  BlockFormatError,
+  blockRecordKey,
+  encodeBlocks,
+  KeyBlock,
+} from './key-blocks.js';
+
+const key = (i: number) => utf8(`\x01rev-${String(i).padStart(6, '0')}`);
+
+function encode(keys: Uint8Array[], values: Uint8Array[]): { block: KeyBlock; recordKey: Uint8Array }[] {
+  const out: { block: KeyBlock; recordKey: Uint8Array }[] = [];
+  encodeBlocks(keys, values, (block, recordKey) => out.push({ block, recordKey }));
+  return out;
+}
+
+describe('encodeBlocks', () => {
+  it(`cuts small entries every ${BLOCK_MAX_ENTRIES}, each block keyed 0x00 + its first key`, () => {
+    const n = 2 * BLOCK_MAX_ENTRIES + 5;
+    const keys = Array.from({ length: n }, (_, i) => key(i));
+    const values = keys.map((_, i) => utf8(`value ${i}`));
+    const blocks = encode(keys, values);
+    expect(blocks.map((b) => b.block.size)).toEqual([BLOCK_MAX_ENTRIES, BLOCK_MAX_ENTRIES, 5]);
+    for (const [j, { block, recordKey }] of blocks.entries()) {
+      expect(block.first).toBe(toBinary(keys[j * BLOCK_MAX_ENTRIES]!));
+      expect([...recordKey]).toEqual([0, ...keys[j * BLOCK_MAX_ENTRIES]!]);
+    }
+  });
+
+  it('closes a block once its entries reach the byte target; a bigger entry is alone', () => {
+    const big = new Uint8Array(BLOCK_TARGET_BYTES * 2).fill(7);
+    const small = new Uint8Array(BLOCK_TARGET_BYTES / 4).fill(1);
+    const keys = [key(1), key(2), key(3), key(4), key(5), key(6), key(7)];
+    const values = [small, small, small, small, big, small, small];
+    expect(encode(keys, values).map((b) => b.block.size)).toEqual([4, 1, 2]);
+  });
+
+  it('reads back every entry it was given, and nothing else', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => key(2 * i));
+    const values = keys.map((_, i) => new Uint8Array(i).fill(i));
+    const { block, recordKey } = encode(keys, values)[0]!;
+    const read = KeyBlock.verified(recordKey, block.bytes.slice());
+    for (let i = 0; i < 40; i++) {
+      expect(read.get(toBinary(key(2 * i)))).toEqual(values[i]);
+      expect(read.get(toBinary(key(2 * i + 1)))).toBeUndefined();
+      expect(read.entry(i).keyBytes).toEqual(keys[i]);
+    }
+    expect(read.lastKey()).toBe(toBinary(key(78)));
+  });
+});
+
+describe('KeyBlock.verified', () => {
+  const keys = [key(1), key(2), key(3)];
+  const values = [utf8('a'), utf8('bb'), utf8('ccc')];
+  const { block, recordKey } = encode(keys, values)[0]!;
+
+  it('refuses a flipped bit anywhere in the block', () => {
+    for (let at = 0; at < block.bytes.length; at++) {
+      const damaged = block.bytes.slice();
+      damaged[at]! ^= 0x10;
+      expect(() => KeyBlock.verified(recordKey, damaged), `byte ${at}`).toThrow(BlockFormatError);
+    }
+  });
+
+  it('refuses a block stored under another record key', () => {
+    expect(() => KeyBlock.verified(blockRecordKey(toBinary(key(2))), block.bytes)).toThrow(BlockFormatError);
+  });
+
+  it('refuses a truncated block', () => {
+    expect(() => KeyBlock.verified(recordKey, block.bytes.subarray(0, block.bytes.length - 1))).toThrow(
+      BlockFormatError,
+    );
+  });
+});
+
+describe('BlockDirectory', () => {
+  it('finds the block whose interval holds a key: the last first key at or before it', () => {
+    const d = new BlockDirectory();
+    for (const f of ['b', 'f', 'm']) d.append(f);
+    d.setLastKey('p');
+    expect(['a', 'b', 'c', 'f', 'l', 'm', 'z'].map((k) => d.find(k))).toEqual([-1, 0, 0, 1, 1, 2, 2]);
+    expect(d.lastKey).toBe('p');
+  });
+
+  it('replaces blocks, including before the first, and drops emptied ones', () => {
+    const d = new BlockDirectory();
+    for (const f of ['b', 'f', 'm']) d.append(f);
+    d.replace(
+      new Map([
+        [-1, ['a']],
+        [0, ['c', 'd']],
+        [1, []],
+      ]),
+    );
+    expect([0, 1, 2, 3].map((i) => d.first(i))).toEqual(['a', 'c', 'd', 'm']);
+    expect(d.size).toBe(4);
+  });
+});

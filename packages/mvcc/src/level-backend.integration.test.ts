@@ -1,0 +1,215 @@
+/**
+ * LevelBackend's storage of the key bucket in key blocks, checked against a plain sorted map:
+ * random puts and deletes — appends past the last key, as applying requests writes them, and
+ * writes and deletes anywhere, as compaction and snapshot restore do — read back the same through
+ * `get` (before and after each batch is written) and `iterate`, and again after reopening.
+ * Also: a store written before key blocks is converted at open, and a damaged block is refused.
+ */
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { ClassicLevel } from 'classic-level';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BackendEntry } from './backend.js';
+import { fromBinary, toBinary } from './bytes.js';
+import { Bucket } from './codec.js';
+import { CorruptDataDirError } from './errors.js';
+import { LevelBackend } from './level-backend.js';
+import { seededRandom } from './test/maintenance-workload.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'tsetcd-level-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** A key-bucket key (what a revision key looks like: bucket byte, then 8 big-endian bytes). */
+function revKey(n: number): Uint8Array {
+  const out = new Uint8Array(9);
+  out[0] = Bucket.key;
+  new DataView(out.buffer).setBigUint64(1, BigInt(n));
+  return out;
+}
+const metaKey = (n: number) => new Uint8Array([Bucket.meta, n]);
+
+function valueFor(rand: () => number, tag: number): Uint8Array {
+  const v = new Uint8Array(Math.floor(rand() * 600));
+  v.fill(tag & 0xff);
+  if (v.length >= 4) new DataView(v.buffer).setUint32(0, tag);
+  return v;
+}
+
+/** A plain Uint8Array copy (LevelDB hands back Buffers, which toEqual tells apart). */
+function plain(v: Uint8Array | undefined): Uint8Array | undefined {
+  return v === undefined ? undefined : new Uint8Array(v);
+}
+
+async function collect(it: AsyncIterable<BackendEntry>): Promise<[string, Uint8Array][]> {
+  const out: [string, Uint8Array][] = [];
+  for await (const [k, v] of it) out.push([toBinary(k), plain(v)!]);
+  return out;
+}
+
+/** Every key the model holds reads back, keys it does not hold read as absent. */
+function expectGets(be: LevelBackend, model: Map<string, Uint8Array>, probes: readonly string[]): void {
+  const wrong: string[] = [];
+  for (const k of probes) {
+    const got = be.get(fromBinary(k));
+    const want = model.get(k);
+    if (want === undefined ? got !== undefined : got === undefined || Buffer.compare(got, want) !== 0) {
+      wrong.push(`${JSON.stringify(k)}: got ${got?.length ?? 'nothing'}, want ${want?.length ?? 'nothing'}`);
+    }
+  }
+  expect(wrong).toEqual([]);
+}
+
+/** Iterating [gte, lt) yields the model's entries there, in key order. */
+async function expectIteration(be: LevelBackend, model: Map<string, Uint8Array>, gte: string, lt: string) {
+  const want = [...model].filter(([k]) => k >= gte && k < lt).sort(([a], [b]) => (a < b ? -1 : 1));
+  const got = await collect(be.iterate(fromBinary(gte), fromBinary(lt)));
+  // Keys compared as a list; values by digest (deep equality of thousands of arrays is slow).
+  expect(got.map(([k]) => k)).toEqual(want.map(([k]) => k));
+  const differing = got.filter(([, v], i) => Buffer.compare(v, want[i]![1]) !== 0).map(([k]) => k);
+  expect(differing).toEqual([]);
+}
+
+describe('LevelBackend key blocks', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`reads back what a model holds through appends, rewrites, deletes and reopening (seed ${seed})`, async () => {
+      const rand = seededRandom(seed);
+      const dir = await tempDir();
+      let be = await LevelBackend.open(dir, { sync: false });
+      const model = new Map<string, Uint8Array>();
+      const probes = new Set<string>();
+      let next = 1;
+      let tag = 0;
+      for (let round = 0; round < 60; round++) {
+        const writes = 1 + Math.floor(rand() * 150);
+        const mode = rand();
+        for (let w = 0; w < writes; w++) {
+          const r = rand();
+          // Mostly appends; in rewrite rounds also writes and deletes of older keys and other buckets.
+          const key =
+            mode < 0.6 || r < 0.5
+              ? revKey(next++)
+              : r < 0.9
+                ? revKey(1 + Math.floor(rand() * next))
+                : metaKey(Math.floor(rand() * 8));
+          const k = toBinary(key);
+          probes.add(k);
+          if (mode >= 0.6 && rand() < 0.4) {
+            be.del(key);
+            model.delete(k);
+          } else {
+            const v = valueFor(rand, ++tag);
+            be.put(key, v);
+            model.set(k, v);
+          }
+        }
+        // Sometimes two batches in flight: reads must see the newest while neither is written.
+        const flushing = be.flush();
+        expectGets(be, model, [...probes]);
+        if (rand() < 0.5) await flushing;
+        if (round % 10 === 9) {
+          await expectIteration(be, model, '\x01', '\x09');
+          const a = toBinary(revKey(Math.floor(rand() * next)));
+          const b = toBinary(revKey(Math.floor(rand() * next)));
+          const [lo, hi] = [a, b].sort();
+          await expectIteration(be, model, lo!, hi!);
+          await expectIteration(be, model, a, '\xff');
+        }
+        if (round % 20 === 19) {
+          await be.close();
+          be = await LevelBackend.open(dir, { sync: false });
+          expectGets(be, model, [...probes]);
+        }
+      }
+      await expectIteration(be, model, '\x00', '\xff');
+      await be.close();
+    });
+  }
+
+  it('serves the rest of a rewritten block before its batch is written', async () => {
+    const be = await LevelBackend.open(await tempDir(), { sync: false });
+    for (let i = 1; i <= 200; i++) be.put(revKey(i), new Uint8Array([i]));
+    await be.flush();
+    for (let i = 1; i <= 200; i += 3) be.del(revKey(i));
+    const flushing = be.flush();
+    for (let i = 1; i <= 200; i++) {
+      expect(plain(be.get(revKey(i))), `key ${i}`).toEqual(i % 3 === 1 ? undefined : new Uint8Array([i]));
+    }
+    await flushing;
+    expect((await collect(be.iterate(revKey(0), revKey(1000)))).length).toBe(200 - 67);
+    await be.close();
+  });
+
+  it('converts a store written before key blocks (one sealed record per key) at open', async () => {
+    const dir = await tempDir();
+    const raw = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    const sealed = (k: Uint8Array, v: Uint8Array) => {
+      const c = crc32(v, crc32(k));
+      const out = new Uint8Array(4 + v.length);
+      new DataView(out.buffer).setUint32(0, c);
+      out.set(v, 4);
+      return out;
+    };
+    const n = 5000;
+    await raw.batch(
+      Array.from({ length: n }, (_, i) => ({
+        type: 'put' as const,
+        key: revKey(i + 1),
+        value: sealed(revKey(i + 1), new Uint8Array([i & 0xff])),
+      })),
+    );
+    await raw.put(metaKey(1), sealed(metaKey(1), new Uint8Array([42])));
+    await raw.close();
+
+    const be = await LevelBackend.open(dir, { sync: false });
+    expect(plain(be.get(revKey(1234)))).toEqual(new Uint8Array([1233 & 0xff]));
+    expect(plain(be.get(metaKey(1)))).toEqual(new Uint8Array([42]));
+    const all = await collect(be.iterate(new Uint8Array([1]), new Uint8Array([0xff])));
+    expect(all.length).toBe(n + 1);
+    await be.close();
+
+    const after = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    const left = [];
+    for await (const k of after.keys({ gte: new Uint8Array([1]), lt: new Uint8Array([2]) })) left.push(k);
+    await after.close();
+    expect(left).toEqual([]); // no record per key left
+  });
+
+  it('refuses a damaged block with CorruptDataDirError', async () => {
+    const dir = await tempDir();
+    const be = await LevelBackend.open(dir, { sync: false });
+    for (let i = 1; i <= 300; i++) be.put(revKey(i), new Uint8Array(100).fill(i & 0xff));
+    await be.close();
+
+    const raw = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    const [first] = await raw.keys({ gte: new Uint8Array([0]), lt: new Uint8Array([1]), limit: 1 }).all();
+    const bytes = (await raw.get(first!))!.slice();
+    bytes[bytes.length - 10]! ^= 1;
+    await raw.put(first!, bytes);
+    await raw.close();
+
+    const reopened = await LevelBackend.open(dir, { sync: false });
+    expect(plain(reopened.get(revKey(300)))).toEqual(new Uint8Array(100).fill(300 & 0xff)); // another block
+    expect(() => reopened.get(revKey(2))).toThrow(CorruptDataDirError);
+    await expect(collect(reopened.iterate(revKey(0), revKey(10)))).rejects.toThrow(CorruptDataDirError);
+    await reopened.close();
+  });
+
+  it('refuses keys starting with 0x00 (the block records are under it)', async () => {
+    const be = await LevelBackend.open(await tempDir(), { sync: false });
+    expect(() => be.put(new Uint8Array([0, 1]), new Uint8Array([1]))).toThrow(RangeError);
+    await be.close();
+  });
+});
