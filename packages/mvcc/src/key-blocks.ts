@@ -51,81 +51,165 @@ function checksum(recordKey: Uint8Array, body: Uint8Array): number {
   return crc32(body, crc32(recordKey));
 }
 
-/** Bytes entries [from, to) take in a block. */
-function entriesBytes(
-  keys: readonly Uint8Array[],
-  values: readonly Uint8Array[],
-  from: number,
-  to: number,
-): number {
-  let n = 0;
-  for (let i = from; i < to; i++) n += ENTRY_OVERHEAD + keys[i]!.length + values[i]!.length;
-  return n;
-}
-
 /**
- * Where the next block ends when entries [from, n) are cut into blocks: at most BLOCK_MAX_ENTRIES,
- * closed once BLOCK_TARGET_BYTES are reached.
- */
-function blockEnd(
-  keys: readonly Uint8Array[],
-  values: readonly Uint8Array[],
-  from: number,
-  n: number,
-): number {
-  const max = Math.min(n, from + BLOCK_MAX_ENTRIES);
-  let bytes = 0;
-  let i = from;
-  while (i < max && bytes < BLOCK_TARGET_BYTES) {
-    bytes += ENTRY_OVERHEAD + keys[i]!.length + values[i]!.length;
-    i++;
-  }
-  return i;
-}
-
-/**
- * Cuts entries (strictly increasing keys) into blocks, calling `emit` with each block's first key
- * (a binary string), LevelDB record key and encoded value.
+ * Cuts entries (strictly increasing keys) into blocks, calling `emit` with each block and its
+ * LevelDB record key.
  */
 export function encodeBlocks(
   keys: readonly Uint8Array[],
   values: readonly Uint8Array[],
   emit: (block: KeyBlock, recordKey: Uint8Array) => void,
 ): void {
-  const n = keys.length;
-  for (let from = 0; from < n; ) {
-    const to = blockEnd(keys, values, from, n);
-    const out = new Uint8Array(HEADER_BYTES + entriesBytes(keys, values, from, to));
-    out[4] = FORMAT;
-    out[5] = (to - from) >>> 8;
-    out[6] = (to - from) & 0xff;
-    let at = HEADER_BYTES;
-    for (let i = from; i < to; i++) {
-      const k = keys[i]!;
-      const v = values[i]!;
-      if (k.length > MAX_KEY_BYTES) throw new RangeError(`key-blocks: a key of ${k.length} bytes`);
-      out[at] = k.length >>> 8;
-      out[at + 1] = k.length & 0xff;
-      out.set(k, at + 2);
-      at += 2 + k.length;
-      const vl = v.length;
-      out[at] = vl >>> 24;
-      out[at + 1] = (vl >>> 16) & 0xff;
-      out[at + 2] = (vl >>> 8) & 0xff;
-      out[at + 3] = vl & 0xff;
-      out.set(v, at + 4);
-      at += 4 + vl;
-    }
-    const first = toBinary(keys[from]!);
-    const recordKey = blockRecordKey(first);
-    const c = checksum(recordKey, out.subarray(4));
-    out[0] = c >>> 24;
-    out[1] = (c >>> 16) & 0xff;
-    out[2] = (c >>> 8) & 0xff;
-    out[3] = c & 0xff;
-    emit(new KeyBlock(first, out), recordKey);
-    from = to;
+  const builder = new BlockBuilder();
+  for (let i = 0; i < keys.length; i++) builder.add(keys[i]!, values[i]!);
+  for (const block of builder.take()) emit(block, blockRecordKey(block.first));
+}
+
+/**
+ * Encodes entries of increasing keys into blocks as they come, each block's bytes contiguous in
+ * one growing buffer: a write is copied once, when it is made, and nothing per entry is kept
+ * for the garbage collector to trace until the blocks are taken.
+ */
+export class BlockBuilder {
+  private buf: Uint8Array;
+  private at = 0;
+  /** Where each block starts (its header), and its first key (a binary string). */
+  private readonly starts: number[] = [];
+  private readonly firsts: string[] = [];
+  /** Entries in each block but the open one; `count` in the open one. */
+  private readonly counts: number[] = [];
+  private count = 0;
+  /** The last key added: at lastAt, lastLength bytes (-1: none yet). */
+  private lastAt = -1;
+  private lastLength = 0;
+
+  constructor(private readonly initialBytes = 64 * 1024) {
+    this.buf = new Uint8Array(initialBytes);
   }
+
+  /** Whether nothing was added since the last `take`. */
+  get isEmpty(): boolean {
+    return this.starts.length === 0;
+  }
+
+  /** Whether `key` may be added next: it follows the last key added. */
+  follows(key: Uint8Array): boolean {
+    if (this.lastAt < 0) return true;
+    const b = this.buf;
+    const n = Math.min(key.length, this.lastLength);
+    for (let i = 0; i < n; i++) {
+      const d = key[i]! - b[this.lastAt + i]!;
+      if (d !== 0) return d > 0;
+    }
+    return key.length > this.lastLength;
+  }
+
+  /** The last key added, a binary string ('' when none). */
+  lastKey(): string {
+    return this.lastAt < 0 ? '' : toBinary(this.buf.subarray(this.lastAt, this.lastAt + this.lastLength));
+  }
+
+  /** Adds an entry; its key must follow the last one (see `follows`). */
+  add(key: Uint8Array, value: Uint8Array): void {
+    if (key.length > MAX_KEY_BYTES) throw new RangeError(`key-blocks: a key of ${key.length} bytes`);
+    const start = this.starts.length === 0 ? -1 : this.starts[this.starts.length - 1]!;
+    const entryBytes = ENTRY_OVERHEAD + key.length + value.length;
+    const full =
+      start < 0 || this.count === BLOCK_MAX_ENTRIES || this.at - start - HEADER_BYTES >= BLOCK_TARGET_BYTES;
+    this.reserve((full ? HEADER_BYTES : 0) + entryBytes);
+    const b = this.buf;
+    if (full) {
+      if (start >= 0) this.counts.push(this.count);
+      this.starts.push(this.at);
+      this.firsts.push(toBinary(key));
+      this.at += HEADER_BYTES;
+      this.count = 0;
+    }
+    let at = this.at;
+    b[at] = key.length >>> 8;
+    b[at + 1] = key.length & 0xff;
+    b.set(key, at + 2);
+    this.lastAt = at + 2;
+    this.lastLength = key.length;
+    at += 2 + key.length;
+    const vl = value.length;
+    b[at] = vl >>> 24;
+    b[at + 1] = (vl >>> 16) & 0xff;
+    b[at + 2] = (vl >>> 8) & 0xff;
+    b[at + 3] = vl & 0xff;
+    b.set(value, at + 4);
+    this.at = at + 4 + vl;
+    this.count++;
+  }
+
+  /**
+   * The value of `key` (a binary string) if it was added since the last `take`. Parses the
+   * block each time: only reads of writes not yet flushed come here, which the store's own
+   * cache of recent revisions answers first.
+   */
+  get(key: string): Uint8Array | undefined {
+    const i = findFirstAtOrBefore(this.firsts, key);
+    return i < 0 ? undefined : this.block(i).get(key);
+  }
+
+  /** Blocks of everything added (checksummed; they share this builder's buffer), and starts afresh. */
+  take(): KeyBlock[] {
+    const out: KeyBlock[] = [];
+    for (let i = 0; i < this.starts.length; i++) {
+      const block = this.block(i);
+      const c = checksum(blockRecordKey(block.first), block.bytes.subarray(4));
+      const b = block.bytes;
+      b[0] = c >>> 24;
+      b[1] = (c >>> 16) & 0xff;
+      b[2] = (c >>> 8) & 0xff;
+      b[3] = c & 0xff;
+      out.push(block);
+    }
+    // The blocks keep the old buffer; the next batch gets a new one, about as big as this one.
+    this.buf = new Uint8Array(Math.max(this.initialBytes, this.at));
+    this.at = 0;
+    this.starts.length = 0;
+    this.firsts.length = 0;
+    this.counts.length = 0;
+    this.count = 0;
+    this.lastAt = -1;
+    this.lastLength = 0;
+    return out;
+  }
+
+  /** Block i as it stands (header written; checksum not yet). */
+  private block(i: number): KeyBlock {
+    const start = this.starts[i]!;
+    const end = i + 1 < this.starts.length ? this.starts[i + 1]! : this.at;
+    const count = i < this.counts.length ? this.counts[i]! : this.count;
+    const b = this.buf;
+    b[start + 4] = FORMAT;
+    b[start + 5] = count >>> 8;
+    b[start + 6] = count & 0xff;
+    return new KeyBlock(this.firsts[i]!, b.subarray(start, end));
+  }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    bigger.set(this.buf.subarray(0, this.at));
+    this.buf = bigger;
+  }
+}
+
+/** Index of the last of `sorted` at or before `key`, or -1. */
+function findFirstAtOrBefore(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= key) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
 
 /**
@@ -249,18 +333,7 @@ export class BlockDirectory {
 
   /** The index of the block whose interval holds `key`, or -1 when key is before every block. */
   find(key: string): number {
-    const f = this.firsts;
-    let lo = 0;
-    let hi = f.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (f[mid]! <= key) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return findFirstAtOrBefore(this.firsts, key);
   }
 
   /** Adds a block after every other (its first key is past `lastKey`); then set the last key. */

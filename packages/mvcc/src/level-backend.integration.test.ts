@@ -3,6 +3,8 @@
  * random puts and deletes — appends past the last key, as applying requests writes them, and
  * writes and deletes anywhere, as compaction and snapshot restore do — read back the same through
  * `get` (before and after each batch is written) and `iterate`, and again after reopening.
+ * New keys go through `putFresh`, as the store writes revisions; older keys, rewritten or deleted
+ * in the same batch or later, through `put` and `del`.
  * Also: a store written before key blocks is converted at open, and a damaged block is refused.
  */
 
@@ -95,20 +97,22 @@ describe('LevelBackend key blocks', () => {
         for (let w = 0; w < writes; w++) {
           const r = rand();
           // Mostly appends; in rewrite rounds also writes and deletes of older keys and other buckets.
-          const key =
-            mode < 0.6 || r < 0.5
-              ? revKey(next++)
-              : r < 0.9
-                ? revKey(1 + Math.floor(rand() * next))
-                : metaKey(Math.floor(rand() * 8));
+          const fresh = mode < 0.6 || r < 0.5;
+          const key = fresh
+            ? revKey(next++)
+            : r < 0.9
+              ? revKey(1 + Math.floor(rand() * next))
+              : metaKey(Math.floor(rand() * 8));
           const k = toBinary(key);
           probes.add(k);
-          if (mode >= 0.6 && rand() < 0.4) {
+          if (!fresh && mode >= 0.6 && rand() < 0.4) {
             be.del(key);
             model.delete(k);
           } else {
             const v = valueFor(rand, ++tag);
-            be.put(key, v);
+            // New keys as the store writes revisions (putFresh: encoded into blocks at once).
+            if (fresh) be.putFresh(key, v);
+            else be.put(key, v);
             model.set(k, v);
           }
         }
@@ -137,7 +141,7 @@ describe('LevelBackend key blocks', () => {
 
   it('serves the rest of a rewritten block before its batch is written', async () => {
     const be = await LevelBackend.open(await tempDir(), { sync: false });
-    for (let i = 1; i <= 200; i++) be.put(revKey(i), new Uint8Array([i]));
+    for (let i = 1; i <= 200; i++) be.putFresh(revKey(i), new Uint8Array([i]));
     await be.flush();
     for (let i = 1; i <= 200; i += 3) be.del(revKey(i));
     const flushing = be.flush();
@@ -146,6 +150,32 @@ describe('LevelBackend key blocks', () => {
     }
     await flushing;
     expect((await collect(be.iterate(revKey(0), revKey(1000)))).length).toBe(200 - 67);
+    await be.close();
+  });
+
+  it('drops a new key deleted in the same batch (compaction of a revision not yet flushed)', async () => {
+    const dir = await tempDir();
+    let be = await LevelBackend.open(dir, { sync: false });
+    be.putFresh(revKey(1), new Uint8Array([1])); // encoded into a block at once
+    be.putFresh(revKey(2), new Uint8Array([2]));
+    be.del(revKey(1)); // from here on this batch's key-bucket writes are buffered
+    be.putFresh(revKey(3), new Uint8Array([3]));
+    be.del(revKey(3)); // a buffered new key written twice
+    be.putFresh(revKey(4), new Uint8Array([4]));
+    for (const check of [() => undefined, () => be.flush()]) {
+      await check();
+      expect([1, 2, 3, 4].map((i) => plain(be.get(revKey(i))))).toEqual([
+        undefined,
+        new Uint8Array([2]),
+        undefined,
+        new Uint8Array([4]),
+      ]);
+    }
+    await be.close();
+    be = await LevelBackend.open(dir, { sync: false });
+    expect((await collect(be.iterate(revKey(0), revKey(10)))).map(([k]) => k)).toEqual(
+      [2, 4].map((i) => toBinary(revKey(i))),
+    );
     await be.close();
   });
 

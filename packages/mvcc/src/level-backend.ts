@@ -21,6 +21,7 @@ import { Bucket } from './codec.js';
 import { CorruptDataDirError, StoreClosedError } from './errors.js';
 import {
   BLOCK_RECORD_PREFIX,
+  BlockBuilder,
   BlockDirectory,
   BlockFormatError,
   blockRecordKey,
@@ -66,6 +67,14 @@ const MAX_KEY = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
 /** A LevelDB-backed Backend. Open with `LevelBackend.open(dir)`. */
 export class LevelBackend implements Backend {
   private pending = new WriteOverlay();
+  /**
+   * Key-bucket puts of this batch that come after every stored key, in increasing order (what
+   * applying requests writes), already encoded into blocks. Invariant: every key-bucket write
+   * in `pending` was made after all of these (see `putFresh`), so `pending` is newer.
+   */
+  private builder = new BlockBuilder();
+  /** Whether `pending` holds a key-bucket write (the builder then takes none until the flush). */
+  private blockedInOverlay = false;
   /** Overlays handed to LevelDB and not yet written, oldest first. */
   private readonly writing: WriteOverlay[] = [];
   private lastWrite: Promise<void> = Promise.resolve();
@@ -170,6 +179,10 @@ export class LevelBackend implements Backend {
     const k = toBinary(key);
     const p = this.pending.lookup(k);
     if (p !== undefined) return p ?? undefined;
+    if (key[0] === BLOCKED_BUCKET && !this.builder.isEmpty) {
+      const b = this.builder.get(k);
+      if (b !== undefined) return b;
+    }
     for (let i = this.writing.length - 1; i >= 0; i--) {
       const w = this.writing[i]!.lookup(k);
       if (w !== undefined) return w ?? undefined;
@@ -227,27 +240,56 @@ export class LevelBackend implements Backend {
   // written, a key's newest write is read from the overlays, which `get` consults first.
   put(key: Uint8Array, value: Uint8Array): void {
     checkKey(key);
+    if (key[0] === BLOCKED_BUCKET) this.blockedInOverlay = true;
     this.pending.add(key, value);
   }
 
   putFresh(key: Uint8Array, value: Uint8Array): void {
     checkKey(key);
+    if (key[0] === BLOCKED_BUCKET) {
+      if (!this.blockedInOverlay && this.appends(key)) {
+        this.builder.add(key, value);
+        return;
+      }
+      this.blockedInOverlay = true;
+    }
     this.pending.addFresh(key, value);
+  }
+
+  /** Whether a key-bucket key comes after every key stored and every key in the builder. */
+  private appends(key: Uint8Array): boolean {
+    if (!this.builder.isEmpty) return this.builder.follows(key);
+    const last = this.blocks.lastKey;
+    return last === '' || toBinary(key) > last;
   }
 
   del(key: Uint8Array): void {
     checkKey(key);
+    if (key[0] === BLOCKED_BUCKET) this.blockedInOverlay = true;
     this.pending.add(key, null);
   }
 
   flush(): Promise<void> {
-    if (this.pending.size === 0) return this.lastWrite;
+    if (this.pending.size === 0 && this.builder.isEmpty) return this.lastWrite;
     const overlay = this.pending;
     this.pending = new WriteOverlay();
+    this.blockedInOverlay = false;
     this.writing.push(overlay);
     // A chained batch hands each op straight to LevelDB's WriteBatch; the array form of batch()
     // clones, validates and re-encodes every op in JavaScript first (about 3x slower).
     const batch = this.db.batch();
+    // The builder's blocks first: the overlay's key-bucket writes are newer.
+    const made: KeyBlock[] = [];
+    if (!this.builder.isEmpty) {
+      const last = this.builder.lastKey();
+      for (const block of this.builder.take()) {
+        batch.put(blockRecordKey(block.first), block.bytes);
+        this.unwritten.set(block.first, block);
+        this.blocks.append(block.first);
+        made.push(block);
+      }
+      this.blocks.setLastKey(last);
+    }
     const blockedKeys: Uint8Array[] = [];
     const blockedValues: (Uint8Array | null)[] = [];
     overlay.forEach((key, v) => {
@@ -260,7 +302,7 @@ export class LevelBackend implements Backend {
       if (v === null) batch.del(key);
       else batch.put(key, this.sealer.seal(key, v));
     });
-    const made = blockedKeys.length === 0 ? [] : this.writeBlocks(blockedKeys, blockedValues, batch);
+    if (blockedKeys.length > 0) made.push(...this.writeBlocks(blockedKeys, blockedValues, batch));
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
       await batch.write({ sync: this.sync });
@@ -290,8 +332,10 @@ export class LevelBackend implements Backend {
       return made;
     }
     // Anything else: merge the writes into the blocks whose intervals they fall in, and rewrite those.
-    const ops = keys.map((k, i) => ({ key: toBinary(k), keyBytes: k, value: values[i]! }));
-    ops.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const sorted = keys.map((k, i) => ({ key: toBinary(k), keyBytes: k, value: values[i]! }));
+    // Stable: a key written twice (a fresh write deleted in the same batch) keeps its last write.
+    sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const ops = sorted.filter((op, i) => i + 1 === sorted.length || sorted[i + 1]!.key !== op.key);
     const changes = new Map<number, string[]>();
     for (let j = 0; j < ops.length; ) {
       const b = this.blocks.find(ops[j]!.key);
@@ -443,6 +487,7 @@ export class LevelBackend implements Backend {
     if (this.closed) return;
     if (opts.discard) {
       this.pending = new WriteOverlay();
+      this.builder = new BlockBuilder();
       await this.lastWrite.catch(() => undefined);
     } else {
       await this.flush();
