@@ -33,6 +33,8 @@ const FORMAT = 1;
 const HEADER_BYTES = 4 + 1 + 2;
 const ENTRY_OVERHEAD = 2 + 4;
 const MAX_KEY_BYTES = 0xffff;
+/** Largest buffer a BlockBuilder starts a batch with (it grows as needed). */
+const MAX_KEPT_BUFFER_BYTES = 1024 * 1024;
 
 /** A block's entries could not be trusted (bad checksum or layout). */
 export class BlockFormatError extends Error {
@@ -165,8 +167,9 @@ export class BlockBuilder {
       b[3] = c & 0xff;
       out.push(block);
     }
-    // The blocks keep the old buffer; the next batch gets a new one, about as big as this one.
-    this.buf = new Uint8Array(Math.max(this.initialBytes, this.at));
+    // The blocks keep the old buffer; the next batch gets a new one, about as big as this one
+    // (within reason: a huge batch, such as a restore's, should not leave a huge buffer behind).
+    this.buf = new Uint8Array(Math.min(Math.max(this.initialBytes, this.at), MAX_KEPT_BUFFER_BYTES));
     this.at = 0;
     this.starts.length = 0;
     this.firsts.length = 0;
