@@ -51,6 +51,11 @@ export interface ServiceCall {
   getDeadline(): number;
   /** Sends a response message; false means wait for 'drain'. */
   write(msg: unknown): boolean;
+  /**
+   * Optional: sends a response message already encoded and framed (the 5-byte gRPC prefix, then
+   * the message), for responses cheaper to encode by hand; false means wait for 'drain'.
+   */
+  writeFrame?(frame: Buffer): boolean;
   /** Ends the call with status OK. */
   end(): void;
   /** Ends the call with `status`. */
@@ -163,9 +168,14 @@ export class ServerCall extends EventEmitter implements ServiceCall {
   /** Sends one response message; false means wait for 'drain' before writing much more. */
   write(msg: unknown): boolean {
     if (this.over || this.stream.destroyed) return false;
-    const bytes = this.method.responseSerialize(msg as object);
+    return this.writeFrame(frameMessage(this.method.responseSerialize(msg as object)));
+  }
+
+  /** Sends one response message already framed; false means wait for 'drain'. */
+  writeFrame(frame: Buffer): boolean {
+    if (this.over || this.stream.destroyed) return false;
     this.sendHeaders();
-    if (this.stream.write(frameMessage(bytes))) return true;
+    if (this.stream.write(frame)) return true;
     if (!this.awaitingDrain) {
       this.awaitingDrain = true;
       this.stream.once('drain', () => {

@@ -33,6 +33,7 @@ import type { EtcdProtos } from '../proto.js';
 import { clientFor } from './call.js';
 import { bytes, eventOut, headerOut, num, type Pb } from './convert.js';
 import { toWireError } from './errors.js';
+import { WatchEventEncoder } from './watch-response.js';
 
 /** etcd's watch ID for responses that belong to no watch (progress, failed creates). */
 export const NO_WATCH_ID = -1;
@@ -45,9 +46,11 @@ const EMPTY_RANGE_REASON = 'mvcc: watcher range is empty';
 /** The Watch service's handlers. */
 export function watchService(node: TsetcdNode, protos: EtcdProtos) {
   const serialize = (protos.Watch as ServiceDefinition).Watch!.responseSerialize as (v: Pb) => Buffer;
+  // Shared by every stream: a put seen by watchers on many streams is encoded once.
+  const encoder = new WatchEventEncoder();
   return {
     Watch: (call: ServiceCall) => {
-      new WatchStream(node, call, clientFor(node, call.metadata), serialize).start();
+      new WatchStream(node, call, clientFor(node, call.metadata), serialize, encoder).start();
     },
   };
 }
@@ -84,6 +87,7 @@ class WatchStream {
     private readonly call: ServiceCall,
     private readonly client: Client,
     private readonly serialize: (v: Pb) => Buffer,
+    private readonly encoder: WatchEventEncoder,
   ) {}
 
   start(): void {
@@ -183,6 +187,17 @@ class WatchStream {
   }
 
   private deliver(w: StreamWatch, r: WatchResponse): void {
+    if (
+      !r.created &&
+      !r.canceled &&
+      r.events.length > 0 &&
+      !w.fragment &&
+      this.call.writeFrame !== undefined
+    ) {
+      // The common case, encoded by hand (see watch-response.ts).
+      this.writeFrame(this.encoder.frame(this.node.header(r.header.revision), w.id, r.events));
+      return;
+    }
     const out: Pb = { header: this.header(r.header.revision), watchId: String(w.id) };
     if (r.created) {
       out.created = true;
@@ -302,7 +317,17 @@ class WatchStream {
 
   private write(out: Pb): void {
     if (this.closed) return;
-    if (!this.call.write(out) && this.drained === undefined) {
+    this.backedUp(this.call.write(out));
+  }
+
+  private writeFrame(frame: Buffer): void {
+    if (this.closed) return;
+    this.backedUp(this.call.writeFrame!(frame));
+  }
+
+  /** After a write: if the stream is backed up, the pumps wait for 'drain'. */
+  private backedUp(written: boolean): void {
+    if (!written && this.drained === undefined) {
       this.drained = new Promise((resolve) => {
         this.resolveDrained = resolve;
       });
