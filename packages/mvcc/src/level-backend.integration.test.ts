@@ -8,28 +8,18 @@
  * Also: a store written before key blocks is converted at open, and a damaged block is refused.
  */
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BackendEntry } from './backend.js';
 import { fromBinary, toBinary } from './bytes.js';
 import { Bucket } from './codec.js';
 import { CorruptDataDirError } from './errors.js';
 import { LevelBackend } from './level-backend.js';
 import { seededRandom } from './test/maintenance-workload.js';
+import { tempDirs } from './test/temp-dirs.js';
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'tsetcd-level-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('tsetcd-level-');
 
 /** A key-bucket key (what a revision key looks like: bucket byte, then 8 big-endian bytes). */
 function revKey(n: number): Uint8Array {

@@ -9,11 +9,8 @@
  * LevelBackend itself can also drop its pending overlay: close({ discard: true }).
  */
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend, BackendEntry } from './backend.js';
 import { fromBinary, toBinary, utf8 } from './bytes.js';
 import { Bucket, bucketBounds } from './codec.js';
@@ -24,21 +21,14 @@ import { hashKV } from './maintenance/hash.js';
 import { MemoryBackend } from './memory-backend.js';
 import { decodeRev } from './revision.js';
 import { applyAll, randomWorkload } from './test/maintenance-workload.js';
+import { tempDirs } from './test/temp-dirs.js';
 import type { RangeResponse } from './types.js';
+
+const tempDir = tempDirs('tsetcd-mvcc-');
 
 const k = utf8;
 const NUL = new Uint8Array([0]);
 const ALL = { key: NUL, rangeEnd: NUL } as const;
-
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'tsetcd-mvcc-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
 
 /** Opens a LevelDB-backed store (fsync off: these tests close cleanly or simulate the crash). */
 async function openLevel(dir: string, opts: KVStoreOptions = {}): Promise<KVStore> {

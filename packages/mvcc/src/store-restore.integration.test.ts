@@ -8,10 +8,9 @@
  * compacts, and its snapshot is restored into the target.
  */
 
-import { cp, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { utf8 } from './bytes.js';
 import { OLD_DIR_SUFFIX, RESTORE_DIR_SUFFIX, recoverDataDir } from './data-dir.js';
 import { RestoringError, SnapshotIntegrityError } from './maintenance/errors.js';
@@ -19,19 +18,12 @@ import { hashKV, storeHash } from './maintenance/hash.js';
 import { snapshot } from './maintenance/snapshot.js';
 import { MvccStore, type MvccStoreOptions } from './store.js';
 import { collect, fromChunks } from './test/maintenance-workload.js';
+import { tempDirs } from './test/temp-dirs.js';
 import type { Event, Revision } from './types.js';
 import { ManualWatchScheduler } from './watch-scheduler.js';
 import type { Watcher, WatchResponse } from './watcher.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'tsetcd-restore-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('tsetcd-restore-');
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const ALL = { key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) };

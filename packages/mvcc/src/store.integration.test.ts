@@ -1,21 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { prefixEnd, utf8 } from './bytes.js';
 import { ForeignDataDirError } from './errors.js';
 import { MvccStore } from './store.js';
+import { tempDirs } from './test/temp-dirs.js';
 import type { WatchResponse } from './watcher.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'tsetcd-store-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('tsetcd-store-');
+
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe('MvccStore', () => {

@@ -8,35 +8,25 @@
  * dropped log records, and refuses a LevelDB that recovered empty; every case must be caught.
  */
 
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { utf8 } from '../bytes.js';
 import { Bucket, bucketKey } from '../codec.js';
 import { CorruptDataDirError, ForeignDataDirError } from '../errors.js';
 import { KVStore } from '../kvstore.js';
 import { LevelBackend } from '../level-backend.js';
 import { seededRandom } from '../test/maintenance-workload.js';
+import { tempDirs } from '../test/temp-dirs.js';
 import type { RangeResponse } from '../types.js';
 import { hashKV } from './hash.js';
+
+const tempDir = tempDirs('tsetcd-corrupt-');
 
 const ALL = { key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) };
 const BATCHES = 12;
 const PUTS_PER_BATCH = 40;
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'tsetcd-corrupt-'));
-  dirs.push(d);
-  return d;
-}
-
 /**
  * Where the data sits: `log` — only in the write-ahead log; `tables-only` — defragmented at the
  * end, so all in .ldb tables and the log empty; `tables` — defragmented before the last two
