@@ -280,16 +280,7 @@ export class LevelBackend implements Backend {
     const batch = this.db.batch();
     // The builder's blocks first: the overlay's key-bucket writes are newer.
     const made: KeyBlock[] = [];
-    if (!this.builder.isEmpty) {
-      const last = this.builder.lastKey();
-      for (const block of this.builder.take()) {
-        batch.put(blockRecordKey(block.first), block.bytes);
-        this.unwritten.set(block.first, block);
-        this.blocks.append(block.first);
-        made.push(block);
-      }
-      this.blocks.setLastKey(last);
-    }
+    if (!this.builder.isEmpty) this.appendBlocks(this.builder, batch, made);
     const blockedKeys: Uint8Array[] = [];
     const blockedValues: (Uint8Array | null)[] = [];
     overlay.forEach((key, v) => {
@@ -318,19 +309,17 @@ export class LevelBackend implements Backend {
    */
   private writeBlocks(keys: Uint8Array[], values: (Uint8Array | null)[], batch: ChainedBatch): KeyBlock[] {
     const made: KeyBlock[] = [];
+    if (isAppend(keys, values, this.blocks.lastKey)) {
+      const builder = new BlockBuilder();
+      for (let i = 0; i < keys.length; i++) builder.add(keys[i]!, values[i]!);
+      this.appendBlocks(builder, batch, made);
+      return made;
+    }
     const emit = (block: KeyBlock, recordKey: Uint8Array) => {
       batch.put(recordKey, block.bytes);
       this.unwritten.set(block.first, block);
       made.push(block);
     };
-    if (isAppend(keys, values, this.blocks.lastKey)) {
-      encodeBlocks(keys, values as Uint8Array[], (block, recordKey) => {
-        emit(block, recordKey);
-        this.blocks.append(block.first);
-      });
-      this.blocks.setLastKey(toBinary(keys[keys.length - 1]!));
-      return made;
-    }
     // Anything else: merge the writes into the blocks whose intervals they fall in, and rewrite those.
     const sorted = keys.map((k, i) => ({ key: toBinary(k), keyBytes: k, value: values[i]! }));
     // Stable: a key written twice (a fresh write deleted in the same batch) keeps its last write.
@@ -381,6 +370,21 @@ export class LevelBackend implements Backend {
     const size = this.blocks.size;
     this.blocks.setLastKey(size === 0 ? '' : this.block(this.blocks.first(size - 1)).lastKey());
     return made;
+  }
+
+  /**
+   * Adds the blocks of `builder` (keys past every stored one) to `batch` and after every block
+   * of the directory; they are served from memory (and listed in `made`) until written.
+   */
+  private appendBlocks(builder: BlockBuilder, batch: ChainedBatch, made: KeyBlock[]): void {
+    const last = builder.lastKey();
+    for (const block of builder.take()) {
+      batch.put(blockRecordKey(block.first), block.bytes);
+      this.unwritten.set(block.first, block);
+      this.blocks.append(block.first);
+      made.push(block);
+    }
+    this.blocks.setLastKey(last);
   }
 
   /** The batch holding these blocks is written: LevelDB serves them from now on. */

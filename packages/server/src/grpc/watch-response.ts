@@ -75,10 +75,21 @@ function kvBodySize(kv: KeyValue, lease: Uint8Array | undefined): number {
   return n;
 }
 
-function writeKv(out: Uint8Array, at: number, field: number, kv: KeyValue): number {
+/** A KeyValue's body size and lease bytes, worked out once for sizing and for writing. */
+interface KvLayout {
+  readonly kv: KeyValue;
+  readonly lease: Uint8Array | undefined;
+  readonly body: number;
+}
+
+function kvLayout(kv: KeyValue): KvLayout {
   const lease = kv.lease === 0n ? undefined : bigVarint(kv.lease);
+  return { kv, lease, body: kvBodySize(kv, lease) };
+}
+
+function writeKv(out: Uint8Array, at: number, field: number, { kv, lease, body }: KvLayout): number {
   out[at++] = tag(field, LEN);
-  at = writeVarint(out, at, kvBodySize(kv, lease));
+  at = writeVarint(out, at, body);
   out[at++] = tag(1, LEN);
   at = writeVarint(out, at, kv.key.length);
   out.set(kv.key, at);
@@ -109,22 +120,20 @@ function writeKv(out: Uint8Array, at: number, field: number, kv: KeyValue): numb
   return at;
 }
 
-function kvFieldSize(kv: KeyValue): number {
-  return lenFieldSize(kvBodySize(kv, kv.lease === 0n ? undefined : bigVarint(kv.lease)));
-}
-
 /** An Event as WatchResponse field 11: tag, length, body. */
 export function encodeEventField(e: Event): Uint8Array {
   const type = e.type === 'DELETE' ? 1 : 0;
-  const body = 2 + kvFieldSize(e.kv) + (e.prevKv !== undefined ? kvFieldSize(e.prevKv) : 0);
+  const kv = kvLayout(e.kv);
+  const prev = e.prevKv === undefined ? undefined : kvLayout(e.prevKv);
+  const body = 2 + lenFieldSize(kv.body) + (prev === undefined ? 0 : lenFieldSize(prev.body));
   const out = new Uint8Array(lenFieldSize(body));
   let at = 0;
   out[at++] = tag(11, LEN);
   at = writeVarint(out, at, body);
   out[at++] = tag(1, VARINT);
   out[at++] = type;
-  at = writeKv(out, at, 2, e.kv);
-  if (e.prevKv !== undefined) at = writeKv(out, at, 3, e.prevKv);
+  at = writeKv(out, at, 2, kv);
+  if (prev !== undefined) writeKv(out, at, 3, prev);
   return out;
 }
 
