@@ -28,7 +28,8 @@ export interface Backend {
   /**
    * Optional: buffers a write of a key the caller writes nowhere else until the next flush (the
    * store's revision keys, each written once), so the backend need not look for another write of
-   * it. Without it, the store calls `put`.
+   * it. Without it, the store calls `put`. Unlike `put`, the caller may reuse `key` and `value`
+   * afterwards: the backend copies whatever of them it keeps.
    */
   putFresh?(key: Uint8Array, value: Uint8Array): void;
   /** Buffers a delete. The backend may keep `key` as given: callers must not mutate it. */

@@ -32,9 +32,16 @@ export const Bucket = {
 
 /** The backend key of a revision in the key bucket. */
 export function keyBucketKey(rev: Rev, tombstone: boolean): Uint8Array {
-  const out = new Uint8Array(1 + REV_BYTES + (tombstone ? 1 : 0));
+  return keyBucketKeyInto(new Uint8Array(1 + REV_BYTES + (tombstone ? 1 : 0)), rev);
+}
+
+/**
+ * keyBucketKey written over `out` (its length says tombstone or not: 1 + REV_BYTES, or one more),
+ * for a caller that reuses one buffer per key rather than allocate a key per write.
+ */
+export function keyBucketKeyInto(out: Uint8Array, rev: Rev): Uint8Array {
   out[0] = Bucket.key;
-  encodeRevInto(out, 1, rev, tombstone);
+  encodeRevInto(out, 1, rev, out.length > 1 + REV_BYTES);
   return out;
 }
 
@@ -57,7 +64,18 @@ export function bucketBounds(bucket: number): { gte: Uint8Array; lt: Uint8Array 
  * mutated, and its `buffer` is shared.
  */
 export function encodeKeyValue(kv: KeyValue): Uint8Array {
-  const out = allocBytes(4 + kv.key.length + 4 + kv.value.length + 32);
+  const out = allocBytes(encodedKeyValueBytes(kv));
+  writeKeyValue(out, kv);
+  return out;
+}
+
+/** Bytes of a KeyValue encoded by encodeKeyValue. */
+function encodedKeyValueBytes(kv: KeyValue): number {
+  return 4 + kv.key.length + 4 + kv.value.length + 32;
+}
+
+/** Writes encodeKeyValue's bytes over `out`, exactly as long as they are. */
+function writeKeyValue(out: Uint8Array, kv: KeyValue): void {
   let at = 0;
   writeU32(out, at, kv.key.length);
   at += 4;
@@ -71,8 +89,35 @@ export function encodeKeyValue(kv: KeyValue): Uint8Array {
   writeU64(out, at, kv.createRevision);
   writeU64(out, at + 8, kv.modRevision);
   writeU64(out, at + 16, kv.version);
-  if (kv.lease !== NO_LEASE) new DataView(out.buffer, out.byteOffset).setBigInt64(at + 24, kv.lease); // else zeros
-  return out;
+  if (kv.lease !== NO_LEASE) new DataView(out.buffer, out.byteOffset).setBigInt64(at + 24, kv.lease);
+  else out.fill(0, at + 24, at + 32);
+}
+
+/** Encodings up to this size reuse a KeyValueEncoder's buffer; bigger ones get their own. */
+const ENCODER_KEPT_BYTES = 64 * 1024;
+
+/**
+ * encodeKeyValue into one reused buffer, for a caller that copies the bytes before encoding
+ * again (the store's writes: the backend's putFresh and the key-value cache copy what they keep).
+ * A slab allocation per write was most of a put's garbage. The view is reused too while the
+ * length repeats, as it does when values are of one size.
+ */
+export class KeyValueEncoder {
+  private buf = new Uint8Array(1024);
+  private view = this.buf.subarray(0, 0);
+
+  /** The encoding of `kv`: valid until the next call. */
+  encode(kv: KeyValue): Uint8Array {
+    const n = encodedKeyValueBytes(kv);
+    if (n > ENCODER_KEPT_BYTES) return encodeKeyValue(kv);
+    if (n > this.buf.length) {
+      this.buf = new Uint8Array(Math.min(ENCODER_KEPT_BYTES, Math.max(n, 2 * this.buf.length)));
+      this.view = this.buf.subarray(0, 0);
+    }
+    if (this.view.length !== n) this.view = this.buf.subarray(0, n);
+    writeKeyValue(this.view, kv);
+    return this.view;
+  }
 }
 
 /**

@@ -19,9 +19,10 @@ import {
   bucketKey,
   decodeKeyValue,
   decodeU64,
-  encodeKeyValue,
+  KeyValueEncoder,
   encodeU64,
   keyBucketKey,
+  keyBucketKeyInto,
 } from './codec.js';
 import {
   CompactedError,
@@ -38,7 +39,7 @@ import {
 import { type RevSet, revKey } from './key-index.js';
 import { DEFAULT_KV_CACHE_BYTES, KeyValueCache } from './kv-cache.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
-import { decodeRev, type Rev } from './revision.js';
+import { decodeRev, REV_BYTES, type Rev } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import { DEFAULT_MAX_TXN_OPS, evaluateCompare, hasPut, validateTxn } from './txn.js';
 import {
@@ -130,6 +131,14 @@ export class KVStore {
   private readonly compactionBatch: number;
   /** Encoded key-values by revision: what reads find before asking the backend. */
   private readonly kvCache: KeyValueCache;
+  /**
+   * The revision keys of puts and of deletes, rewritten for each write (see putRevision): a key
+   * allocated per write cost a put more garbage than the rest of its bookkeeping.
+   */
+  private readonly putKey = new Uint8Array(1 + REV_BYTES);
+  private readonly tombstoneKey = new Uint8Array(2 + REV_BYTES);
+  /** Encodes the key-values of writes, likewise into one reused buffer. */
+  private readonly encoder = new KeyValueEncoder();
 
   /** Whether META_REV in the backend lags currentRev (it is written lazily: see `backend`). */
   private revDirty = false;
@@ -415,8 +424,8 @@ export class KVStore {
       version: prevIdx === undefined ? 1 : prevIdx.ver + 1,
       lease,
     };
-    const encoded = encodeKeyValue(kv);
-    this.putRevision(keyBucketKey(rev, false), encoded);
+    const encoded = this.encoder.encode(kv);
+    this.putRevision(keyBucketKeyInto(this.putKey, rev), encoded);
     this.kvCache.set(rev.main, rev.sub, encoded);
     ki.put(rev.main, rev.sub);
     tw.writes++;
@@ -457,17 +466,20 @@ export class KVStore {
       version: 0,
       lease: NO_LEASE,
     };
-    this.putRevision(keyBucketKey(rev, true), encodeKeyValue(kv));
+    this.putRevision(keyBucketKeyInto(this.tombstoneKey, rev), this.encoder.encode(kv));
     this.index.tombstone(key, rev);
     tw.writes++;
     if (this.listeners.size > 0) tw.events.push({ type: 'DELETE', kv });
     if (prevLease !== NO_LEASE) this.leases!.detach(prevLease, key);
   }
 
-  /** Writes a revision's entry: a key written once ever, so `putFresh` where the backend has it. */
+  /**
+   * Writes a revision's entry: a key written once ever, so `putFresh` where the backend has it.
+   * `key` and `value` are the store's reused buffers: putFresh copies what it keeps, put gets copies.
+   */
   private putRevision(key: Uint8Array, value: Uint8Array): void {
     if (this.be.putFresh !== undefined) this.be.putFresh(key, value);
-    else this.be.put(key, value);
+    else this.be.put(key.slice(), value.slice());
   }
 
   /** Ends a write request: a new revision if it wrote anything, and its events to listeners. */

@@ -100,9 +100,15 @@ describe('LevelBackend key blocks', () => {
             model.delete(k);
           } else {
             const v = valueFor(rand, ++tag);
-            // New keys as the store writes revisions (putFresh: encoded into blocks at once).
-            if (fresh) be.putFresh(key, v);
-            else be.put(key, v);
+            // New keys as the store writes revisions (putFresh: encoded into blocks at once),
+            // from a buffer the caller then reuses, as the store does: the backend must copy.
+            if (fresh) {
+              const reusedKey = Uint8Array.from(key);
+              const reusedValue = Uint8Array.from(v);
+              be.putFresh(reusedKey, reusedValue);
+              reusedKey.fill(0xee);
+              reusedValue.fill(0xee);
+            } else be.put(key, v);
             model.set(k, v);
           }
         }

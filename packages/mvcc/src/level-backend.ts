@@ -253,7 +253,8 @@ export class LevelBackend implements Backend {
       }
       this.blockedInOverlay = true;
     }
-    this.pending.addFresh(key, value);
+    // The builder copies; the overlay keeps what it is given, so it gets copies (Backend.putFresh).
+    this.pending.addFresh(key.slice(), value.slice());
   }
 
   /** Whether a key-bucket key comes after every key stored and every key in the builder. */
