@@ -388,4 +388,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// A bad flag is a one-line message and exit status 2, not a stack trace; other errors stay loud.
+await main().catch((e: unknown) => {
+  if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_') !== true) throw e;
+  console.error(`bench: ${(e as Error).message}`);
+  process.exitCode = 2;
+});

@@ -182,9 +182,14 @@ function memoryTable(rows: readonly MemoryResult[]): string {
   );
 }
 
+/** A bad flag value, reported like parseArgs' own errors (see the end of this file). */
+function usageError(message: string): Error {
+  return Object.assign(new RangeError(message), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+}
+
 function parseCount(s: string, name: string): number {
   const n = Number(s);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`bench: --${name} must be a positive integer`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw usageError(`--${name} must be a positive integer`);
   return n;
 }
 
@@ -223,7 +228,7 @@ async function main(): Promise<void> {
         : DEFAULT_DURATION_MS;
   const warmupMs =
     values.warmup !== undefined ? Number(values.warmup) : values.quick ? QUICK_WARMUP_MS : DEFAULT_WARMUP_MS;
-  if (!(warmupMs >= 0)) throw new RangeError('bench: --warmup must be >= 0');
+  if (!(warmupMs >= 0)) throw usageError('--warmup must be >= 0');
   const repeat = parseCount(values.repeat, 'repeat');
   const only = values.only?.split(',').map((s) => s.trim());
   const selected = jobs().filter((j) => only === undefined || only.some((o) => j.id.includes(o)));
@@ -318,4 +323,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// A bad flag is a one-line message and exit status 2, not a stack trace; other errors stay loud.
+await main().catch((e: unknown) => {
+  if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_') !== true) throw e;
+  console.error(`bench: ${(e as Error).message}`);
+  process.exitCode = 2;
+});

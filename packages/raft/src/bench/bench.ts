@@ -221,4 +221,11 @@ function main(): void {
   }
 }
 
-main();
+// A bad flag is a one-line message and exit status 2, not a stack trace; other errors stay loud.
+try {
+  main();
+} catch (e) {
+  if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_') !== true) throw e;
+  console.error(`bench: ${(e as Error).message}`);
+  process.exitCode = 2;
+}

@@ -120,5 +120,10 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  await main();
+  // A bad flag is a one-line message and exit status 2, not a stack trace; other errors stay loud.
+  await main().catch((e: unknown) => {
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_') !== true) throw e;
+    console.error(`soak: ${(e as Error).message}`);
+    process.exitCode = 2;
+  });
 }
