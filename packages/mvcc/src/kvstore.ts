@@ -19,8 +19,8 @@ import {
   bucketKey,
   decodeKeyValue,
   decodeU64,
-  KeyValueEncoder,
   encodeU64,
+  KeyValueEncoder,
   keyBucketKey,
   keyBucketKeyInto,
 } from './codec.js';
