@@ -10,11 +10,11 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { gateFirstRequest, H2_PREFACE } from './h2/first-request-gate.js';
+import { H2_PREFACE } from './h2/h2-connection.js';
 
 /** Where gRPC connections go: the GrpcServer. */
 export interface ConnectionSink {
-  injectConnection(connection: Duplex): void;
+  injectConnection(connection: Duplex, head: Buffer): void;
 }
 
 /** TLS for the client port (etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth). */
@@ -102,7 +102,7 @@ export class ClientListener {
 
 /**
  * Reads just enough of a connection to tell HTTP/2 (gRPC) from HTTP/1.1, then hands it on: HTTP/2
- * through the first-request gate to gRPC, anything else to HTTP (or, for a TLS connection that
+ * to gRPC with the bytes read so far, anything else to HTTP (or, for a TLS connection that
  * negotiated 'h2', nowhere: it is closed).
  */
 function sortConnection(
@@ -119,9 +119,7 @@ function sortConnection(
     socket.off('data', onData);
     socket.pause();
     if (isH2) {
-      // Node's HTTP/2 session (since Node 20) starts by reading what is already buffered in the
-      // socket, then takes over its handle: gRPC runs on the native socket, no JS stream between.
-      gateFirstRequest(socket, seen, (s) => grpc.injectConnection(s));
+      grpc.injectConnection(socket, seen);
       return;
     }
     if (toHttp === undefined) {

@@ -180,8 +180,8 @@ describe.skipIf(!hasEtcdctl)('3-member cluster of tsetcd processes, driven by et
   });
 
   // etcdctl's `--cluster` dials the advertised client URLs as `passthrough:///http://127.0.0.1:PORT`,
-  // so grpc-go sends `:authority: http://127.0.0.1:PORT`, which Node's HTTP/2 alone would reset
-  // (see src/h2/authority.ts).
+  // so grpc-go sends `:authority: http://127.0.0.1:PORT`, an authority Node's HTTP/2 (nghttp2)
+  // resets the stream over; our HTTP/2 (src/h2/) takes it as etcd's Go server does.
   it('answers endpoint status, health and hashkv with --cluster', async () => {
     const ms = await startCluster('flag-cluster');
     await ok(endpoints(ms), 'put', 'k', 'v');

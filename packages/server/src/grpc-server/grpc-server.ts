@@ -1,8 +1,10 @@
 /**
- * GrpcServer: the gRPC server side on Node's HTTP/2, for the handful of things a member's services
- * need — unary, server-streaming and bidirectional calls, identity encoding, metadata, deadlines,
- * statuses. It replaces grpc-js's server, whose per-call machinery (interceptor chains, metadata
- * objects, channelz, a timer per deadline) cost more CPU than the member's own work on a put.
+ * GrpcServer: the gRPC server side of a member's client port, for the handful of things its
+ * services need — unary, server-streaming and bidirectional calls, identity encoding, metadata,
+ * deadlines, statuses — on our own HTTP/2 (h2/h2-connection.ts). It replaces grpc-js's server,
+ * whose per-call machinery (interceptor chains, metadata objects, channelz, a timer per
+ * deadline) cost more CPU than the member's own work on a put, and Node's HTTP/2, whose per-call
+ * Duplex streams and header objects cost about as much again.
  *
  * Connections come from ClientListener (`injectConnection`), already sorted from HTTP/1.1 and,
  * with TLS, already negotiated ('h2' by ALPN). Each HTTP/2 stream is one call:
@@ -14,15 +16,11 @@
  *   3. the handler answers through its ServerCall (see server-call.ts).
  */
 
-import {
-  createServer,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ServiceDefinition } from '@grpc/proto-loader';
+import { H2Connection } from '../h2/h2-connection.js';
+import type { H2Stream } from '../h2/h2-stream.js';
+import { encodeHeaderBlock } from '../h2/hpack.js';
 import { type AnyMethod, ServerCall, type ServiceCall } from './server-call.js';
 import { type CallStatus, encodeGrpcMessage, Status } from './status.js';
 
@@ -44,27 +42,18 @@ interface Registered {
 /** How long a closing server waits for calls in flight before dropping their connections. */
 const CLOSE_GRACE_MS = 1000;
 
+/** The reply to a request that is not gRPC at all. */
+const UNSUPPORTED_MEDIA_TYPE = encodeHeaderBlock([[':status', '415']]);
+
 /** See the file comment. */
 export class GrpcServer {
   private readonly methods = new Map<string, Registered>();
-  private readonly http2: Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly connections = new Set<H2Connection>();
 
   constructor(
     /** Largest request message accepted (etcd's --max-request-bytes plus gRPC's overhead). */
     private readonly maxReceiveBytes: number,
-  ) {
-    // Node's default session memory cap (10 MB) would refuse streams under a burst of large
-    // requests with ENHANCE_YOUR_CALM; gRPC servers do not cap it.
-    this.http2 = createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER });
-    this.http2.on('stream', (stream, headers) => this.onStream(stream, headers));
-    this.http2.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
-      session.on('close', () => this.sessions.delete(session));
-      session.on('error', () => undefined); // the connection dropped; its calls see 'cancelled'
-    });
-    this.http2.on('sessionError', () => undefined);
-  }
+  ) {}
 
   /** Serves every method of `definition` with the handler of the same name in `implementation`. */
   addService(definition: ServiceDefinition, implementation: ServiceImplementation): void {
@@ -78,38 +67,37 @@ export class GrpcServer {
     }
   }
 
-  /** Takes a connection whose first bytes are the HTTP/2 preface (ClientListener's ConnectionSink). */
-  injectConnection(connection: Duplex): void {
-    this.http2.emit('connection', connection);
+  /**
+   * Takes a connection speaking HTTP/2 (ClientListener's ConnectionSink); `head` is what was
+   * already read from it (at least the start of the preface), if anything.
+   */
+  injectConnection(connection: Duplex, head: Buffer = Buffer.alloc(0)): void {
+    const c: H2Connection = new H2Connection(connection, head, {
+      onStream: (stream) => this.onStream(stream),
+      onClose: () => this.connections.delete(c),
+    });
+    this.connections.add(c);
   }
 
   /** Sends GOAWAY on every connection and waits (up to a grace period) for calls in flight. */
   async close(): Promise<void> {
-    const open = [...this.sessions];
     await Promise.all(
-      open.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (s.closed || s.destroyed) return resolve();
-            const timer = setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
-            s.close(() => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
+      [...this.connections].map((c) => {
+        const timer = setTimeout(() => c.destroy(), CLOSE_GRACE_MS);
+        return c.close().finally(() => clearTimeout(timer));
+      }),
     );
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', () => undefined);
+  private onStream(stream: H2Stream): void {
+    const headers = stream.headers;
     const contentType = headers['content-type'];
     if (
       headers[':method'] !== 'POST' ||
       typeof contentType !== 'string' ||
       !contentType.startsWith('application/grpc')
     ) {
-      stream.respond({ ':status': 415 }, { endStream: true });
+      stream.respond(UNSUPPORTED_MEDIA_TYPE, true);
       return;
     }
     const path = headers[':path'] ?? '';
@@ -126,19 +114,18 @@ export class GrpcServer {
           : undefined;
     if (refusal !== undefined || found === undefined) {
       stream.respond(
-        {
-          ':status': 200,
-          'content-type': 'application/grpc',
-          'grpc-status': String(refusal!.code),
-          'grpc-message': encodeGrpcMessage(refusal!.details),
-        },
-        { endStream: true },
+        encodeHeaderBlock([
+          [':status', '200'],
+          ['content-type', 'application/grpc'],
+          ['grpc-status', String(refusal!.code)],
+          ['grpc-message', encodeGrpcMessage(refusal!.details)],
+        ]),
+        true,
       );
-      stream.resume(); // drop whatever the client sends
-      return;
+      return; // whatever the client still sends is dropped with the stream
     }
     const { method, handler } = found;
-    const call = new ServerCall(stream, headers, method, this.maxReceiveBytes);
+    const call = new ServerCall(stream, method, this.maxReceiveBytes);
     const run = (fn: () => void) => {
       try {
         fn();

@@ -13,8 +13,10 @@
  */
 
 import { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import type { MethodDefinition } from '@grpc/proto-loader';
+import type { H2Stream } from '../h2/h2-stream.js';
+import { encodeHeaderBlock } from '../h2/hpack.js';
 import { Deframer, type FramingError, frameMessage } from './framing.js';
 import { type CallStatus, encodeGrpcMessage, parseGrpcTimeout, Status } from './status.js';
 
@@ -65,11 +67,21 @@ export interface ServiceCall {
   removeListener(event: string, listener: EventListener): unknown;
 }
 
-const RESPONSE_HEADERS: OutgoingHttpHeaders = {
-  ':status': 200,
-  'content-type': 'application/grpc',
-  'grpc-accept-encoding': 'identity',
-};
+/** The response headers of every call that sends a message, and the trailers of a call that succeeded. */
+const RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+  ['grpc-accept-encoding', 'identity'],
+];
+const RESPONSE_HEADERS_BLOCK = encodeHeaderBlock(RESPONSE_HEADERS);
+const OK_TRAILERS_BLOCK = encodeHeaderBlock([['grpc-status', '0']]);
+
+/** The trailer fields of a status. */
+function statusFields(status: CallStatus): [string, string][] {
+  const fields: [string, string][] = [['grpc-status', String(status.code)]];
+  if (status.details !== '') fields.push(['grpc-message', encodeGrpcMessage(status.details)]);
+  return fields;
+}
 
 /** See the file comment. */
 export class ServerCall extends EventEmitter implements ServiceCall {
@@ -80,33 +92,33 @@ export class ServerCall extends EventEmitter implements ServiceCall {
   private readonly deadlineMs: number;
   private headersSent = false;
   private over = false;
-  private trailers: OutgoingHttpHeaders | undefined;
   private awaitingDrain = false;
   private readonly deframer: Deframer;
 
   constructor(
-    private readonly stream: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
+    private readonly stream: H2Stream,
     private readonly method: AnyMethod,
     maxReceiveBytes: number,
   ) {
     super();
+    const headers = stream.headers;
     this.metadata = new CallMetadata(headers);
     const timeout = parseGrpcTimeout(headers['grpc-timeout'] as string | undefined);
     this.deadlineMs = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
     this.deframer = new Deframer(maxReceiveBytes);
-    stream.on('wantTrailers', () => {
-      if (this.trailers !== undefined && !stream.destroyed) stream.sendTrailers(this.trailers);
-    });
-    // A reset by the client or a dropped connection; 'close' follows.
-    stream.on('error', () => undefined);
-    stream.on('close', () => {
+    // A reset by the client or a dropped connection, or the end of a call that finished.
+    stream.onClose = () => {
       if (!this.over) {
         this.over = true;
         this.emit('cancelled');
       }
       this.emit('close');
-    });
+    };
+    stream.onDrain = () => {
+      if (!this.awaitingDrain) return;
+      this.awaitingDrain = false;
+      this.emit('drain');
+    };
   }
 
   /** The caller's deadline as an absolute `Date.now()` time in ms (Infinity for none). */
@@ -124,7 +136,7 @@ export class ServerCall extends EventEmitter implements ServiceCall {
    * client half-closes. A malformed or oversized message ends the call with a status instead.
    */
   readRequests(onMessage: (msg: unknown) => void, onEnd: () => void): void {
-    this.stream.on('data', (chunk: Buffer) => {
+    this.stream.onData = (chunk: Buffer) => {
       if (this.over) return;
       let msgs: Buffer[];
       try {
@@ -151,8 +163,8 @@ export class ServerCall extends EventEmitter implements ServiceCall {
         onMessage(decoded);
         if (this.over) return;
       }
-    });
-    this.stream.on('end', () => {
+    };
+    this.stream.onEnd = () => {
       if (this.over) return;
       if (this.deframer.partial) {
         this.sendStatus({
@@ -162,27 +174,21 @@ export class ServerCall extends EventEmitter implements ServiceCall {
         return;
       }
       onEnd();
-    });
+    };
   }
 
   /** Sends one response message; false means wait for 'drain' before writing much more. */
   write(msg: unknown): boolean {
-    if (this.over || this.stream.destroyed) return false;
+    if (this.over || this.stream.closed) return false;
     return this.writeFrame(frameMessage(this.method.responseSerialize(msg as object)));
   }
 
   /** Sends one response message already framed; false means wait for 'drain'. */
   writeFrame(frame: Buffer): boolean {
-    if (this.over || this.stream.destroyed) return false;
+    if (this.over || this.stream.closed) return false;
     this.sendHeaders();
     if (this.stream.write(frame)) return true;
-    if (!this.awaitingDrain) {
-      this.awaitingDrain = true;
-      this.stream.once('drain', () => {
-        this.awaitingDrain = false;
-        this.emit('drain');
-      });
-    }
+    this.awaitingDrain = true;
     return false;
   }
 
@@ -197,7 +203,7 @@ export class ServerCall extends EventEmitter implements ServiceCall {
       this.sendStatus(err);
       return;
     }
-    if (this.over || this.stream.destroyed) return;
+    if (this.over || this.stream.closed) return;
     let bytes: Buffer;
     try {
       bytes = this.method.responseSerialize(value as object);
@@ -209,31 +215,27 @@ export class ServerCall extends EventEmitter implements ServiceCall {
       return;
     }
     this.over = true;
-    this.trailers = { 'grpc-status': '0' };
     this.sendHeaders();
-    this.stream.end(frameMessage(bytes));
+    this.stream.end(frameMessage(bytes), OK_TRAILERS_BLOCK);
   }
 
   /** Ends the call with `status` (trailers, or trailers-only before any message). */
   sendStatus(status: CallStatus): void {
     if (this.over) return;
     this.over = true;
-    const s = this.stream;
-    if (s.destroyed || s.closed) return;
-    const fields: OutgoingHttpHeaders = { 'grpc-status': String(status.code) };
-    if (status.details !== '') fields['grpc-message'] = encodeGrpcMessage(status.details);
+    if (this.stream.closed) return;
     if (!this.headersSent) {
       this.headersSent = true;
-      s.respond({ ...RESPONSE_HEADERS, ...fields }, { endStream: true });
+      this.stream.respond(encodeHeaderBlock([...RESPONSE_HEADERS, ...statusFields(status)]), true);
       return;
     }
-    this.trailers = fields;
-    s.end();
+    const ok = status.code === Status.OK && status.details === '';
+    this.stream.end(undefined, ok ? OK_TRAILERS_BLOCK : encodeHeaderBlock(statusFields(status)));
   }
 
   private sendHeaders(): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    this.stream.respond(RESPONSE_HEADERS_BLOCK, false);
   }
 }
