@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptSnapshotError, CorruptWalError, DataDirLockedError } from './errors.js';
 import { DEFAULT_SNAPSHOTS_TO_KEEP, type PersistBatch, RaftStorage } from './raft-storage.js';
+import { scanRecords } from './wal/wal-record.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -53,6 +54,11 @@ function positions(storage: {
   const lo = storage.firstIndex();
   const hi = (storage.lastIndex() + 1) as Index;
   return storage.entries(lo, hi, Number.POSITIVE_INFINITY).map((e) => `${e.index}@${e.term}`);
+}
+/** The bytes of a segment's records, without the zeros of its preallocated tail. */
+async function recordBytes(segment: string): Promise<Uint8Array> {
+  const buf = await readFile(segment);
+  return buf.subarray(0, scanRecords(buf).validBytes);
 }
 async function onlySegment(): Promise<string> {
   const names = (await readdir(walDir())).filter((n) => n.endsWith('.wal'));
@@ -136,7 +142,7 @@ describe('RaftStorage', () => {
     await a.raftStorage.save({ entries: [ent(3, 1)], hardState: hs(1, 2) });
     await a.raftStorage.close();
     const seg = await onlySegment();
-    const size = (await readFile(seg)).length;
+    const size = (await recordBytes(seg)).length;
     await truncate(seg, size - 3);
 
     const b = await RaftStorage.open(dir);
@@ -147,6 +153,74 @@ describe('RaftStorage', () => {
     const c = await RaftStorage.open(dir);
     expect(positions(c.storage)).toEqual(['1@1', '2@1', '3@2']);
     await c.raftStorage.close();
+  });
+
+  it('drops a record torn inside the preallocated tail, and leaves no stale byte of it behind', async () => {
+    const a = await RaftStorage.open(dir);
+    await a.raftStorage.save({ entries: [ent(1, 1)], hardState: hs(1, 0) });
+    await a.raftStorage.save({ entries: [ent(2, 1, 200)], hardState: hs(1, 1) });
+    await a.raftStorage.close();
+    const seg = await onlySegment();
+    const buf = await readFile(seg);
+    const end = scanRecords(buf).validBytes;
+    // The crash hit the second record's write: its last 100 bytes never reached the disk.
+    buf.fill(0, end - 100, end);
+    await writeFile(seg, buf);
+
+    const b = await RaftStorage.open(dir);
+    expect(positions(b.storage)).toEqual(['1@1']);
+    const reopened = await readFile(seg);
+    const firstEnd = scanRecords(reopened).validBytes;
+    expect(reopened.subarray(firstEnd).every((x) => x === 0)).toBe(true);
+    // A shorter record where the torn one was: the torn one's bytes after it must not survive.
+    await b.raftStorage.save({ entries: [ent(2, 2)], hardState: hs(2, 1) });
+    await b.raftStorage.close();
+    const c = await RaftStorage.open(dir);
+    expect(positions(c.storage)).toEqual(['1@1', '2@2']);
+    await c.raftStorage.save({ entries: [ent(3, 2)] });
+    await c.raftStorage.close();
+    const d = await RaftStorage.open(dir);
+    expect(positions(d.storage)).toEqual(['1@1', '2@2', '3@2']);
+    await d.raftStorage.close();
+  });
+
+  it('preallocates the segment being written and cuts each finished one to its records', async () => {
+    const zeroTail = async (path: string) => {
+      const buf = await readFile(path);
+      const records = scanRecords(buf).validBytes;
+      return buf.length > records && buf.subarray(records).every((x) => x === 0);
+    };
+    const a = await RaftStorage.open(dir, { segmentBytes: 4096 });
+    await a.raftStorage.save({ entries: [ent(1, 1)], hardState: hs(1, 0) });
+    expect(await zeroTail(await onlySegment())).toBe(true);
+    for (let i = 2; i <= 40; i++) await a.raftStorage.save({ entries: [ent(i, 1, 300)] });
+    const names = a.raftStorage.segmentNames();
+    expect(names.length).toBeGreaterThan(2);
+    for (const name of names.slice(0, -1)) {
+      const path = join(walDir(), name);
+      expect((await stat(path)).size, name).toBe((await recordBytes(path)).length);
+    }
+    expect(await zeroTail(join(walDir(), names[names.length - 1]!))).toBe(true);
+    await a.raftStorage.close();
+    const b = await RaftStorage.open(dir, { segmentBytes: 4096 });
+    expect(positions(b.storage)).toHaveLength(40);
+    await b.raftStorage.close();
+  });
+
+  it('extends the preallocated run as appends reach its end', async () => {
+    const a = await RaftStorage.open(dir);
+    const seg = await onlySegment();
+    const first = (await stat(seg)).size;
+    let i = 0;
+    while ((await recordBytes(seg)).length <= first) {
+      i++;
+      await a.raftStorage.save({ entries: [ent(i, 1, 256 * 1024)] });
+    }
+    expect((await stat(seg)).size).toBeGreaterThan((await recordBytes(seg)).length);
+    await a.raftStorage.close();
+    const b = await RaftStorage.open(dir);
+    expect(positions(b.storage)).toHaveLength(i);
+    await b.raftStorage.close();
   });
 
   it('names the file and offset of a bit flip in the middle of a segment', async () => {
@@ -229,7 +303,7 @@ describe('RaftStorage', () => {
     await a.raftStorage.save({ entries: [ent(1, 1)], hardState: hs(1, 1) });
     await a.raftStorage.close();
     const seg = await onlySegment();
-    const size = (await readFile(seg)).length;
+    const size = (await recordBytes(seg)).length;
     const b = await RaftStorage.open(dir);
     await b.raftStorage.save({ snapshot: snap(9, 4), entries: [] });
     await b.raftStorage.close();
@@ -261,7 +335,7 @@ describe('RaftStorage crash safety', () => {
       states.push(await describeCopy());
     }
     await a.raftStorage.close();
-    return { bytes: await readFile(await onlySegment()), states };
+    return { bytes: await recordBytes(await onlySegment()), states };
   }
 
   async function describeCopy(): Promise<string> {
@@ -286,14 +360,26 @@ describe('RaftStorage crash safety', () => {
     const seg = await onlySegment();
     const seen = new Set<string>();
     let previous = 0;
+    // Each cut as a crash leaves it: the file ends there, or (the segment was preallocated) zeros
+    // follow up to its size. (Zeros may complete a record whose missing bytes were zeros: that
+    // write's record is then recovered whole, which is fine.)
+    const zeros = new Uint8Array(512);
+    let previousZeroTail = 0;
     for (let cut = 0; cut <= bytes.length; cut++) {
-      await writeFile(seg, bytes.subarray(0, cut));
+      const head = bytes.subarray(0, cut);
+      await writeFile(seg, head);
       const state = await describeDir();
       const k = states.indexOf(state);
       expect(k, `cut at ${cut}: ${state}`).toBeGreaterThanOrEqual(0);
       expect(k).toBeGreaterThanOrEqual(previous); // a longer prefix never recovers less
       previous = k;
       seen.add(state);
+      await writeFile(seg, Buffer.concat([head, zeros]));
+      const padded = await describeDir();
+      const kz = states.indexOf(padded);
+      expect(kz, `cut at ${cut} + zeros: ${padded}`).toBeGreaterThanOrEqual(k);
+      expect(kz).toBeGreaterThanOrEqual(previousZeroTail);
+      previousZeroTail = kz;
     }
     expect(seen.size).toBe(states.length);
   });

@@ -87,7 +87,10 @@ async function flipByte(path: string, offset: number): Promise<void> {
 function recordOffsets(segment: Uint8Array): number[] {
   const view = new DataView(segment.buffer, segment.byteOffset, segment.byteLength);
   const out: number[] = [];
-  for (let off = 0; off + 8 <= segment.length; off += 8 + view.getUint32(off, true)) out.push(off);
+  for (let off = 0; off + 8 <= segment.length; off += 8 + view.getUint32(off, true)) {
+    if (view.getUint32(off, true) === 0) break; // the zeros of the preallocated tail
+    out.push(off);
+  }
   return out;
 }
 
@@ -165,11 +168,13 @@ describe('a corrupted data dir is refused at start-up, naming the file', () => {
   it('a torn WAL tail (a crash while appending a record) is cut away; every fsynced record stays', async () => {
     const dir = await copy();
     const wal = await fileIn(dir, 'wal', /\.wal$/);
-    const intact = await readFile(wal);
-    // A record header announcing 200 bytes, of which only 5 reached the disk.
-    await writeFile(wal, Uint8Array.from([200, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5]), {
-      flag: 'a',
-    });
+    const whole = await readFile(wal);
+    const intact = whole.subarray(0, recordsEnd(whole));
+    // Where the next record goes, in the segment's preallocated zeros: a record header
+    // announcing 200 bytes, of which only 5 reached the disk.
+    const torn = Uint8Array.from([200, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5]);
+    whole.set(torn, intact.length);
+    await writeFile(wal, whole);
     const node = await createNode({ name: 'a', dataDir: dir }, { logger: quiet });
     try {
       const g = await node.kv.get('k', { prefix: true });
@@ -181,10 +186,12 @@ describe('a corrupted data dir is refused at start-up, naming the file', () => {
     } finally {
       await node.close();
     }
-    // The torn bytes were cut: the intact records are untouched, and new ones follow them.
+    // The torn bytes were cut: the intact records are untouched, new ones follow them, and after
+    // those there is nothing but the preallocated zeros.
     const after = await readFile(wal);
     expect(Buffer.compare(after.subarray(0, intact.length), intact)).toBe(0);
-    expect(recordsEnd(after)).toBe(after.length);
+    expect(recordsEnd(after)).toBeGreaterThan(intact.length);
+    expect(after.subarray(recordsEnd(after)).every((x) => x === 0)).toBe(true);
   });
 
   it('a WAL truncated in the middle (records the store had applied are gone): StorageMismatchError', async () => {

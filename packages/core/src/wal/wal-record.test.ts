@@ -69,6 +69,16 @@ describe('wal-record', () => {
     expect(scanRecords(whole).stop).toEqual({ kind: 'corrupt', offset: 0, detail: 'CRC mismatch' });
   });
 
+  it('reports a bad CRC on the last record before a zero-filled tail (a preallocated segment) as torn', () => {
+    const a = encodeRecord({ type: 'state', entries: [ent(1, 1)] });
+    const b = encodeRecord({ type: 'state', entries: [ent(2, 1)] });
+    const whole = concat([a, b, new Uint8Array(100)]);
+    whole[a.length + RECORD_HEADER_BYTES + 2]! ^= 0x10;
+    expect(scanRecords(whole).stop).toEqual({ kind: 'torn', offset: a.length, detail: 'CRC mismatch' });
+    whole[whole.length - 1] = 1; // not zeros after it: a damaged record with more after it
+    expect(scanRecords(whole).stop).toEqual({ kind: 'corrupt', offset: a.length, detail: 'CRC mismatch' });
+  });
+
   it('tolerates a zero-filled tail but not a zero length followed by data', () => {
     const a = encodeRecord({ type: 'state', entries: [ent(1, 1)] });
     expect(scanRecords(concat([a, new Uint8Array(64)])).stop.kind).toBe('torn');

@@ -7,8 +7,9 @@
  * whole Ready or nothing: replay never sees entries of a half-written Ready, nor a hard state
  * without the entries it commits.
  *
- * `scanRecords` tells a torn tail (a crash mid-write: the final record is short, or ends exactly at
- * EOF with a bad CRC, or the tail is all zeros) from corruption (anything else). Known limit: a bit
+ * `scanRecords` tells a torn tail (a crash mid-write: the final record is short, or has a bad CRC
+ * with nothing but zeros after it up to EOF, or the tail is all zeros) from corruption (anything
+ * else). Known limit: a bit
  * flip that makes a length point past EOF looks exactly like a torn write and is treated as one.
  * Pure. No I/O.
  */
@@ -135,8 +136,15 @@ export interface ScanResult {
   readonly stop: ScanStop;
 }
 
+/** A block of zeros to compare tails against (natively: a preallocated tail is megabytes long). */
+const ZEROS = Buffer.alloc(64 * 1024);
+
 function allZero(buf: Uint8Array, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = from; i < b.length; i += ZEROS.length) {
+    const end = Math.min(b.length, i + ZEROS.length);
+    if (b.compare(ZEROS, 0, end - i, i, end) !== 0) return false;
+  }
   return true;
 }
 
@@ -163,7 +171,8 @@ export function scanRecords(buf: Uint8Array): ScanResult {
     if (end > buf.length) return done({ kind: 'torn', offset: off, detail: `short body (${len} bytes)` });
     const body = buf.subarray(off + RECORD_HEADER_BYTES, end);
     if (crc32(body) !== crc) {
-      const kind = end === buf.length ? 'torn' : 'corrupt';
+      // The last record (nothing after it but a preallocated segment's zeros) was torn.
+      const kind = allZero(buf, end) ? 'torn' : 'corrupt';
       return done({ kind, offset: off, detail: 'CRC mismatch' });
     }
     try {
