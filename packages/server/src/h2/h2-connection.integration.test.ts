@@ -8,6 +8,7 @@
 import { type ClientHttp2Session, connect } from 'node:http2';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../test/prng.js';
 import { Flag, FRAME_HEADER_BYTES, FrameType, writeFrameHeader } from './frames.js';
 import { H2_PREFACE, H2Connection } from './h2-connection.js';
 import type { H2Stream } from './h2-stream.js';
@@ -390,13 +391,7 @@ describe('H2Connection against malformed input', () => {
 
   it('survives random frames (seeded) without throwing', async () => {
     const h = await serve(echo());
-    let seed = 12345;
-    const rand = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) / 2 ** 32;
-    };
+    const rand = mulberry32(12345);
     for (let round = 0; round < 40; round++) {
       const frames: Buffer[] = [];
       for (let i = 0; i < 5; i++) {

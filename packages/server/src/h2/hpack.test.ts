@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../test/prng.js';
 import { encodeHeaderBlock, HpackDecoder, HpackError } from './hpack.js';
 import { huffmanEncode } from './huffman.js';
 
@@ -28,18 +29,6 @@ function int(flags: number, prefixBits: number, value: number): number[] {
 function str(s: string, huffman = false): number[] {
   const bytes = huffman ? [...huffmanEncode(s)] : latin1(s);
   return [...int(huffman ? 0x80 : 0, 7, bytes.length), ...bytes];
-}
-
-/** mulberry32: a small seeded PRNG, so every run is the same run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /** The decoder's dynamic table, newest first, read back through indexed fields 62, 63, ... */
@@ -388,7 +377,7 @@ describe('encodeHeaderBlock', () => {
   });
 
   it('round-trips through HpackDecoder and leaves its dynamic table empty', () => {
-    const random = prng(42);
+    const random = mulberry32(42);
     const staticNames = [':status', 'content-type', 'date', 'server', 'www-authenticate', 'age'];
     const staticFields: Field[] = [
       [':status', '200'],
@@ -454,7 +443,7 @@ describe('HpackDecoder: fuzzing', () => {
   }
 
   it('decode returns fields of latin1 strings or throws HpackError, for mutated and random blocks', () => {
-    const random = prng(20251121);
+    const random = mulberry32(20251121);
     const seeds = seedBlocks();
     let decoded = 0;
     let rejected = 0;
@@ -639,7 +628,7 @@ const ALL_VALUE_BYTES =
  * for CONTINUATION frames. The last three requests are one small request, three times.
  */
 function makeRequests(seed: number, count: number): TestRequest[] {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const below = (n: number) => Math.floor(random() * n);
   const name = () =>
     `x-${Array.from({ length: 1 + below(20) }, () => 'abcdefghijklmnopqrstuvwxyz0123456789-'[below(37)]).join('')}`;
@@ -790,7 +779,7 @@ describe('encodeHeaderBlock and HpackDecoder: conformance with nghttp2 (node:htt
   const STATUSES = [200, 204, 206, 304, 400, 404, 500, 302, 418];
 
   it('nghttp2 decodes our blocks to what we sent; we decode its responses: every static :status and name', async () => {
-    const random = prng(99);
+    const random = mulberry32(99);
     // nghttp2 refuses values with whitespace at either end (RFC 9113 §8.2.1), hence the '!'s
     const value = () =>
       `!${Array.from({ length: Math.floor(random() * 100) }, () => ALL_VALUE_BYTES[Math.floor(random() * ALL_VALUE_BYTES.length)]).join('')}!`;

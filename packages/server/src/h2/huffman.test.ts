@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../test/prng.js';
 import { HpackError } from './hpack.js';
 import { huffmanCodeOf, huffmanDecode, huffmanEncode } from './huffman.js';
 
@@ -58,18 +59,6 @@ function codeBits(symbol: number): string {
 const decodeAll = (bytes: Uint8Array): string => huffmanDecode(bytes, 0, bytes.length);
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
-/** mulberry32: a small seeded PRNG, so every run tests the same strings. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 describe('the canonical code built from the lengths', () => {
   it('reproduces the codes RFC 7541 Appendix B lists, for every symbol', () => {
     expect(APPENDIX_B_CODES).toHaveLength(257);
@@ -119,7 +108,7 @@ describe('huffmanDecode', () => {
   });
 
   it('round-trips random latin1 strings', () => {
-    const random = prng(7541);
+    const random = mulberry32(7541);
     for (let n = 0; n < 2000; n++) {
       const length = Math.floor(random() * 120);
       // Half the strings only use bytes with long codes (19..30 bits), which cross byte boundaries the most.
@@ -164,7 +153,7 @@ describe('huffmanDecode', () => {
   });
 
   it('never throws anything but HpackError on random bytes', () => {
-    const random = prng(1);
+    const random = mulberry32(1);
     let ok = 0;
     for (let n = 0; n < 5000; n++) {
       const bytes = Uint8Array.from({ length: Math.floor(random() * 24) }, () => Math.floor(random() * 256));
