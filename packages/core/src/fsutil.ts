@@ -4,6 +4,7 @@
  * count them and a simulator can crash there.
  */
 
+import { writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -24,6 +25,12 @@ export async function writeFully(fh: FileHandle, buf: Uint8Array, position: numb
     const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
     done += bytesWritten;
   }
+}
+
+/** writeFully on the calling thread: for a write short enough that a trip to the I/O pool costs more. */
+export function writeFullySync(fh: FileHandle, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) done += writeSync(fh.fd, buf, done, buf.length - done, position + done);
 }
 
 /** fsyncs a file handle and reports it. */

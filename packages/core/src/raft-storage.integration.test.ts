@@ -207,6 +207,20 @@ describe('RaftStorage', () => {
     await b.raftStorage.close();
   });
 
+  it('keeps small appends (written on the loop) and big ones (through the I/O pool) in order', async () => {
+    const a = await RaftStorage.open(dir);
+    const saves = Array.from({ length: 30 }, (_, k) => ent(k + 1, 1, k % 3 === 0 ? 4096 : 16));
+    // Not awaited one by one: a big append in flight, then small ones queued behind it.
+    await Promise.all(saves.map((e) => a.raftStorage.save({ entries: [e], hardState: hs(1, e.index - 1) })));
+    await a.raftStorage.close();
+    const b = await RaftStorage.open(dir);
+    expect(positions(b.storage)).toEqual(saves.map((e) => `${e.index}@1`));
+    const sizes = (es: readonly Entry[]) => es.map((e) => (e.type === 'EntryNormal' ? e.data.length : -1));
+    expect(sizes(b.storage.entries(1 as Index, 31 as Index, Number.POSITIVE_INFINITY))).toEqual(sizes(saves));
+    expect(b.hardState).toEqual(hs(1, 29));
+    await b.raftStorage.close();
+  });
+
   it('extends the preallocated run as appends reach its end', async () => {
     const a = await RaftStorage.open(dir);
     const seg = await onlySegment();
