@@ -39,6 +39,7 @@ export {
   checkLinearizability,
   DEFAULT_CHECK_TIMEOUT_MS,
 } from './linearizability.js';
+export { mulberry32 } from './prng.js';
 export {
   DEFINITE_ERROR_CODES,
   type RecordableClient,

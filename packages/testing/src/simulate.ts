@@ -8,6 +8,7 @@
 
 import type { CompareInput, Input, Operation, TxnOpInput } from './history.js';
 import { type KvState, kvState, step } from './kv-model.js';
+import { mulberry32 } from './prng.js';
 
 /** Options of simulateHistory. */
 export interface SimulationOptions {
@@ -90,16 +91,4 @@ export function simulateHistory(opts: SimulationOptions): Operation[] {
     ops.push({ client: p.client, input: p.input, call: p.call, return: p.ret, output: r.output });
   }
   return ops.sort((a, b) => a.call - b.call);
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same history. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -7,8 +7,8 @@
 
 import { type ClientHttp2Session, connect } from 'node:http2';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { mulberry32 } from '@tsetcd/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../test/prng.js';
 import { Flag, FRAME_HEADER_BYTES, FrameType, writeFrameHeader } from './frames.js';
 import { H2_PREFACE, H2Connection } from './h2-connection.js';
 import type { H2Stream } from './h2-stream.js';

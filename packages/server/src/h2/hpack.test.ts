@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { mulberry32 } from '@tsetcd/testing';
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../test/prng.js';
 import { encodeHeaderBlock, HpackDecoder, HpackError } from './hpack.js';
 import { huffmanEncode } from './huffman.js';
 

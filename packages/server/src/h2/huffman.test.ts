@@ -1,5 +1,5 @@
+import { mulberry32 } from '@tsetcd/testing';
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../test/prng.js';
 import { HpackError } from './hpack.js';
 import { huffmanCodeOf, huffmanDecode, huffmanEncode } from './huffman.js';
 

@@ -1,4 +1,7 @@
-/** mulberry32: a small seeded PRNG for tests, so every run is the same run (a failing seed replays). */
+/**
+ * mulberry32: a small seeded PRNG, for simulations and tests that must replay exactly — the same
+ * seed gives the same sequence, so a failing seed reproduces the failure.
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
