@@ -52,6 +52,14 @@ export interface Config {
   readonly readOnlyOption?: ReadOnlyOption;
   /** Followers drop proposals instead of forwarding them to the leader. */
   readonly disableProposalForwarding?: boolean;
+  /**
+   * A follower that forwards a ReadIndex request counts as acknowledging the leader's leadership
+   * for it, so where the leader and that follower are a quorum (any three-voter cluster) the read
+   * is answered without a heartbeat round. Safe under ReadOnlySafe's own assumptions (no clocks):
+   * the follower sent the request after the client asked, while in a term no later than the
+   * leader's, so no newer leader could have been chosen without one of the two; see handleReadIndex.
+   */
+  readonly forwarderAcksReadIndex?: boolean;
   /** Source of election jitter; defaults to a PRNG seeded with the node ID. */
   readonly rand?: RandomSource;
 }
@@ -71,6 +79,7 @@ export interface ResolvedConfig {
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly readOnlyOption: ReadOnlyOption;
+  readonly forwarderAcksReadIndex: boolean;
   readonly disableProposalForwarding: boolean;
   readonly rand: RandomSource;
 }
@@ -136,6 +145,7 @@ export function resolveConfig(c: Config): ResolvedConfig {
     preVote: c.preVote ?? false,
     readOnlyOption,
     disableProposalForwarding: c.disableProposalForwarding ?? false,
+    forwarderAcksReadIndex: c.forwarderAcksReadIndex ?? false,
     rand: c.rand ?? seededRandom(Number(c.id & 0xffffffffn)),
   };
 }

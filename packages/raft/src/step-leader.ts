@@ -76,7 +76,7 @@ function handleReadIndex(r: Raft, m: MsgReadIndex): void {
     r.respondToReadIndex(req, r.raftLog.committed);
     return;
   }
-  if (r.cfg.readOnlyOption === 'ReadOnlyLeaseBased') {
+  if (r.cfg.readOnlyOption === 'ReadOnlyLeaseBased' || forwarderCompletesQuorum(r, m.from)) {
     r.respondToReadIndex(req, r.raftLog.committed);
     return;
   }
@@ -84,6 +84,28 @@ function handleReadIndex(r: Raft, m: MsgReadIndex): void {
   // The leader acknowledges its own heartbeat.
   r.readOnly.recvAck(r.id, m.context);
   r.bcastHeartbeat();
+}
+
+/**
+ * Config.forwarderAcksReadIndex: whether the follower `from` that forwarded a ReadIndex request,
+ * with this leader, makes a quorum, so that the request needs no heartbeat round.
+ *
+ * Why that confirms leadership as the round would: a follower forwards a read only to its `lead`,
+ * which it learns from messages the leader sends in its term, so it sent the request — after the
+ * client asked — in a term no later than ours. A leader of a newer term needs a quorum of votes;
+ * we gave none (we are still in our term) and neither had the follower when it sent, so at that
+ * moment no newer leader existed, and our commit index then held every write acknowledged before
+ * the client asked. A newer leader chosen since commits only after that moment, i.e. concurrently
+ * with the read. Only this request is answered: one queued earlier may have arrived after the
+ * follower sent, and still needs its round.
+ */
+function forwarderCompletesQuorum(r: Raft, from: NodeId): boolean {
+  if (!r.cfg.forwarderAcksReadIndex || from === NONE || from === r.id) return false;
+  const votes = new Map<NodeId, boolean>([
+    [r.id, true],
+    [from, true],
+  ]);
+  return jointVoteResult(r.trk.config.voters, votes) === 'VoteWon';
 }
 
 /** Thesis §3.10: bring the transferee up to date, then tell it to campaign at once. */

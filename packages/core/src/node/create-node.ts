@@ -160,6 +160,8 @@ export async function createNode(
       applied: (recoveredSnap?.metadata.index ?? 0) as Index,
       checkQuorum: true,
       preVote: true,
+      // A read or keep-alive a follower forwards needs no heartbeat round on a 3-member cluster.
+      forwarderAcksReadIndex: true,
       ...(rand !== undefined ? { rand } : {}),
     });
     const fresh =

@@ -4,9 +4,11 @@
  *
  *   1. The follower asks raft for a read index with a renewal context: RENEWAL_MAGIC, a nonce and
  *      the IDs of the leases to renew. Raft forwards it to the leader as MsgReadIndex.
- *   2. The leader's raft confirms it still leads with a heartbeat round that starts after it got
- *      the request — after the clients' keep-alives reached the follower — and answers with
- *      MsgReadIndexResp carrying the context back. The context is opaque to raft.
+ *   2. The leader's raft confirms it still leads — with a heartbeat round that starts after it
+ *      got the request, or, where it and the forwarding follower are a quorum (three members),
+ *      by the request itself, which the follower sent after the clients' keep-alives reached it
+ *      (raft's forwarderAcksReadIndex) — and answers with MsgReadIndexResp carrying the context
+ *      back. The context is opaque to raft.
  *   3. On its way out (RenewalAnsweringTransport), the leader's host waits until it has applied
  *      up to the read index (so a revocation committed earlier is applied first), renews each lease
  *      in its primary lessor exactly as for a keep-alive it serves itself (TsetcdNode.renewAsLeader
@@ -18,7 +20,7 @@
  *      caller proposes the renewal instead (RenewalBatcher).
  *
  * As a group commit, one request is in flight at a time: keep-alives that arrive meanwhile go in
- * the next one, sent when it is answered — one heartbeat round on the leader for any number of
+ * the next one, sent when it is answered — one confirmation on the leader for any number of
  * keep-alives. An unanswered request is re-sent every `resendTicks` ticks with the same context;
  * a duplicate answer finds no request and is dropped. Pure bookkeeping: raft and the clock come
  * from the host.

@@ -368,7 +368,8 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
 
   /**
    * @internal A follower's forwarded keep-alive, answered by the leader (forwarded-renewals.ts):
-   * raft has confirmed this member leads with a round that started after the request arrived;
+   * raft has confirmed this member leads (a heartbeat round that started after the request
+   * arrived, or on three members the forwarded request itself: raft's forwarderAcksReadIndex);
    * once everything up to the follower's read index is applied, the primary lessor renews the
    * leases as for renewAsLeader. Per lease: the TTL, RENEWAL_NOT_FOUND, or RENEWAL_NOT_PRIMARY.
    */

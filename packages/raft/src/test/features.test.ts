@@ -322,6 +322,85 @@ describe('reads (thesis §6.4)', () => {
     // Reference: thesis §6.4
   });
 
+  describe('forwarderAcksReadIndex: the forwarding follower counts as acknowledging leadership', () => {
+    const acking = { config: { forwarderAcksReadIndex: true } } as const;
+
+    /** The message types sent while `act` runs and the network settles. */
+    function typesSentBy(n: Network, act: () => void): string[] {
+      const from = n.sent.length;
+      act();
+      n.stabilize();
+      return n.sent.slice(from).map((m) => m.type);
+    }
+
+    it("with three voters, a follower's read is answered with one message each way, no heartbeat round", () => {
+      // init
+      const n = createNetwork(acking);
+      n.elect(1n);
+      n.propose(1n, 'a');
+      // act
+      const types = typesSentBy(n, () => n.raw(2n).readIndex(bytes('f')));
+      // check
+      expect(types).toEqual(['MsgReadIndex', 'MsgReadIndexResp']);
+      expect(n.node(2n).readStates).toEqual([{ index: 2, requestCtx: bytes('f') }]);
+    });
+
+    it('without the option (the default) the same read waits for a heartbeat round', () => {
+      // init
+      const n = createNetwork();
+      n.elect(1n);
+      n.propose(1n, 'a');
+      // act
+      const types = typesSentBy(n, () => n.raw(2n).readIndex(bytes('f')));
+      // check
+      expect(types.filter((t) => t === 'MsgHeartbeat')).toHaveLength(2);
+      expect(n.node(2n).readStates).toEqual([{ index: 2, requestCtx: bytes('f') }]);
+    });
+
+    it('with five voters the leader and the forwarder are no quorum: the round still happens', () => {
+      // init
+      const n = createNetwork({ ...acking, voters: [1n, 2n, 3n, 4n, 5n] });
+      n.elect(1n);
+      n.propose(1n, 'a');
+      // act
+      const types = typesSentBy(n, () => n.raw(2n).readIndex(bytes('f')));
+      // check
+      expect(types.filter((t) => t === 'MsgHeartbeat')).toHaveLength(4);
+      expect(n.node(2n).readStates).toEqual([{ index: 2, requestCtx: bytes('f') }]);
+    });
+
+    it("a learner's forwarded read is no acknowledgement: the round still happens", () => {
+      // init
+      const n = createNetwork({ ...acking, learners: [4n] });
+      n.elect(1n);
+      n.propose(1n, 'a');
+      // act
+      const types = typesSentBy(n, () => n.raw(4n).readIndex(bytes('l')));
+      // check
+      expect(types.filter((t) => t === 'MsgHeartbeat')).toHaveLength(3);
+      expect(n.node(4n).readStates).toEqual([{ index: 2, requestCtx: bytes('l') }]);
+    });
+
+    it('answers only the forwarded read: one the leader queued before it still needs its own round', () => {
+      // init: the leader's own read is queued, and its heartbeat round is lost.
+      const n = createNetwork(acking);
+      n.elect(1n);
+      n.propose(1n, 'a');
+      n.drop('MsgHeartbeatResp');
+      n.raw(1n).readIndex(bytes('mine'));
+      n.stabilize();
+      // act
+      n.raw(2n).readIndex(bytes('f'));
+      n.stabilize();
+      // check: the follower's read is answered; the leader's is not, until a round confirms it.
+      expect(n.node(2n).readStates).toEqual([{ index: 2, requestCtx: bytes('f') }]);
+      expect(n.node(1n).readStates).toEqual([]);
+      n.recover();
+      n.elapse(1);
+      expect(n.node(1n).readStates).toEqual([{ index: 2, requestCtx: bytes('mine') }]);
+    });
+  });
+
   it('a read on a node that knows no leader is dropped with "no leader"', () => {
     // init
     const n = createNetwork();

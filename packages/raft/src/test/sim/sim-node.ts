@@ -133,6 +133,7 @@ export class SimNode {
       heartbeatTick: r.heartbeatTick,
       checkQuorum: r.checkQuorum,
       preVote: r.preVote,
+      forwarderAcksReadIndex: r.forwarderAcksReadIndex,
       maxSizePerMsg: r.maxSizePerMsg,
       maxInflightMsgs: r.maxInflightMsgs,
       maxCommittedSizePerReady: r.maxCommittedSizePerReady,
