@@ -325,67 +325,57 @@ describe('reads (thesis §6.4)', () => {
   describe('forwarderAcksReadIndex: the forwarding follower counts as acknowledging leadership', () => {
     const acking = { config: { forwarderAcksReadIndex: true } } as const;
 
-    /** The message types sent while `act` runs and the network settles. */
-    function typesSentBy(n: Network, act: () => void): string[] {
-      const from = n.sent.length;
-      act();
-      n.stabilize();
-      return n.sent.slice(from).map((m) => m.type);
-    }
-
-    it("with three voters, a follower's read is answered with one message each way, no heartbeat round", () => {
-      // init
-      const n = createNetwork(acking);
+    /** A cluster led by 1 that has committed one entry of its term (index 2): reads answer at 2. */
+    function ledWithOneEntry(opts: Parameters<typeof createNetwork>[0]): Network {
+      const n = createNetwork(opts);
       n.elect(1n);
       n.propose(1n, 'a');
-      // act
-      const types = typesSentBy(n, () => n.raw(2n).readIndex(bytes('f')));
-      // check
-      expect(types).toEqual(['MsgReadIndex', 'MsgReadIndexResp']);
-      expect(n.node(2n).readStates).toEqual([{ index: 2, requestCtx: bytes('f') }]);
+      return n;
+    }
+
+    /** `reader` asks for a read; the message types sent until the network settles, and its read states. */
+    function readOn(opts: Parameters<typeof createNetwork>[0], reader: NodeId) {
+      const n = ledWithOneEntry(opts);
+      const from = n.sent.length;
+      n.raw(reader).readIndex(bytes('r'));
+      n.stabilize();
+      const types = n.sent.slice(from).map((m) => m.type);
+      return {
+        types,
+        heartbeats: types.filter((t) => t === 'MsgHeartbeat').length,
+        states: n.node(reader).readStates,
+      };
+    }
+
+    const answeredAt2 = [{ index: 2, requestCtx: bytes('r') }];
+
+    it("with three voters, a follower's read is answered with one message each way, no heartbeat round", () => {
+      const r = readOn(acking, 2n);
+      expect(r.types).toEqual(['MsgReadIndex', 'MsgReadIndexResp']);
+      expect(r.states).toEqual(answeredAt2);
     });
 
     it('without the option (the default) the same read waits for a heartbeat round', () => {
-      // init
-      const n = createNetwork();
-      n.elect(1n);
-      n.propose(1n, 'a');
-      // act
-      const types = typesSentBy(n, () => n.raw(2n).readIndex(bytes('f')));
-      // check
-      expect(types.filter((t) => t === 'MsgHeartbeat')).toHaveLength(2);
-      expect(n.node(2n).readStates).toEqual([{ index: 2, requestCtx: bytes('f') }]);
+      const r = readOn({}, 2n);
+      expect(r.heartbeats).toBe(2);
+      expect(r.states).toEqual(answeredAt2);
     });
 
     it('with five voters the leader and the forwarder are no quorum: the round still happens', () => {
-      // init
-      const n = createNetwork({ ...acking, voters: [1n, 2n, 3n, 4n, 5n] });
-      n.elect(1n);
-      n.propose(1n, 'a');
-      // act
-      const types = typesSentBy(n, () => n.raw(2n).readIndex(bytes('f')));
-      // check
-      expect(types.filter((t) => t === 'MsgHeartbeat')).toHaveLength(4);
-      expect(n.node(2n).readStates).toEqual([{ index: 2, requestCtx: bytes('f') }]);
+      const r = readOn({ ...acking, voters: [1n, 2n, 3n, 4n, 5n] }, 2n);
+      expect(r.heartbeats).toBe(4);
+      expect(r.states).toEqual(answeredAt2);
     });
 
     it("a learner's forwarded read is no acknowledgement: the round still happens", () => {
-      // init
-      const n = createNetwork({ ...acking, learners: [4n] });
-      n.elect(1n);
-      n.propose(1n, 'a');
-      // act
-      const types = typesSentBy(n, () => n.raw(4n).readIndex(bytes('l')));
-      // check
-      expect(types.filter((t) => t === 'MsgHeartbeat')).toHaveLength(3);
-      expect(n.node(4n).readStates).toEqual([{ index: 2, requestCtx: bytes('l') }]);
+      const r = readOn({ ...acking, learners: [4n] }, 4n);
+      expect(r.heartbeats).toBe(3);
+      expect(r.states).toEqual(answeredAt2);
     });
 
     it('answers only the forwarded read: one the leader queued before it still needs its own round', () => {
       // init: the leader's own read is queued, and its heartbeat round is lost.
-      const n = createNetwork(acking);
-      n.elect(1n);
-      n.propose(1n, 'a');
+      const n = ledWithOneEntry(acking);
       n.drop('MsgHeartbeatResp');
       n.raw(1n).readIndex(bytes('mine'));
       n.stabilize();
