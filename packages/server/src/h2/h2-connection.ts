@@ -7,7 +7,8 @@
  *
  *   - Input is parsed frame by frame as it arrives; header blocks are decoded with HPACK
  *     (hpack.ts) and a new stream is handed to `onStream` with its headers.
- *   - Output frames of one turn of the event loop are gathered and written together.
+ *   - Output frames of one turn of the event loop are gathered and written together. PING acks
+ *     wait for the next write (at most PING_ACK_HOLD_MS): see `ping`.
  *   - Received DATA is granted back (WINDOW_UPDATE) as soon as it is handed on: the handlers
  *     bound what they keep (the gRPC deframer's message limit), so the windows only pace.
  *   - Anything malformed ends the connection with GOAWAY and the error code, never the process.
@@ -51,6 +52,14 @@ const MAX_HEADER_LIST_BYTES = 64 * 1024;
 const MAX_UNREAD_OUTPUT_BYTES = 64 * 1024 * 1024;
 /** Output of one turn up to this size is joined into one buffer; bigger goes out piece by piece. */
 const JOIN_BYTES = 256 * 1024;
+/**
+ * Longest a PING ack waits for other output to travel with (see `ping`): far below any client's
+ * keepalive timeout (grpc-go's least is 1 s, etcdctl's 6 s), and above the time a busy member
+ * takes to answer the request that usually follows the PING.
+ */
+export const PING_ACK_HOLD_MS = 100;
+/** PING acks held at most: a client that sends more between two of our writes gets them at once. */
+const MAX_HELD_ACKS = 8;
 
 /** A connection-level protocol violation: GOAWAY with `code`. */
 class ConnectionError extends Error {
@@ -99,6 +108,10 @@ export class H2Connection implements StreamOutput {
   private output: Buffer[] = [];
   private outputBytes = 0;
   private flushScheduled = false;
+  /** PING acks waiting for the next write (see `ping`). */
+  private heldAcks: Buffer[] = [];
+  /** Writes the held acks if nothing else did within PING_ACK_HOLD_MS; made on the first PING. */
+  private ackTimer: NodeJS.Timeout | undefined;
   private goingAway = false;
   private closed = false;
   private readonly closeWaiters: (() => void)[] = [];
@@ -144,6 +157,8 @@ export class H2Connection implements StreamOutput {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.ackTimer);
+    this.heldAcks = [];
     this.socket.destroy();
     const open = [...this.streams.values()];
     this.streams.clear();
@@ -220,7 +235,7 @@ export class H2Connection implements StreamOutput {
       case FrameType.PING:
         if (streamId !== 0 || payload.length !== 8)
           throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad PING');
-        if ((flags & Flag.ACK) === 0) this.queue(pingAckFrame(payload));
+        if ((flags & Flag.ACK) === 0) this.ping(payload);
         return;
       case FrameType.GOAWAY:
         this.goingAway = true;
@@ -233,6 +248,36 @@ export class H2Connection implements StreamOutput {
         throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
       default:
         return; // PRIORITY and unknown types are ignored (RFC 9113 §5.5)
+    }
+  }
+
+  /**
+   * Answers a PING with the next write instead of a write of its own. Go's gRPC clients send a
+   * PING (bandwidth probing) after each response they receive, and then, usually, their next
+   * request: acking at once cost one more system call per request, the response to that next
+   * request carries the ack for free. The ack still goes first in that write (RFC 9113 §6.7 asks
+   * PING acks to be sent ahead of other frames; what it skips ahead of was all queued after the
+   * PING came), and within PING_ACK_HOLD_MS when the connection has nothing else to send.
+   */
+  private ping(payload: Buffer): void {
+    if (this.closed) return;
+    if (this.flushScheduled) {
+      // A write is due this turn anyway: the ack goes with it, after what came before the PING.
+      this.queue(pingAckFrame(payload));
+      return;
+    }
+    this.heldAcks.push(pingAckFrame(payload));
+    if (this.heldAcks.length >= MAX_HELD_ACKS) {
+      // Any write takes the held acks along: schedule one now.
+      this.queue(this.heldAcks.pop()!);
+      return;
+    }
+    if (this.heldAcks.length > 1) return;
+    if (this.ackTimer === undefined) {
+      this.ackTimer = setTimeout(() => this.flush(), PING_ACK_HOLD_MS);
+      this.ackTimer.unref();
+    } else {
+      this.ackTimer.refresh();
     }
   }
 
@@ -507,6 +552,11 @@ export class H2Connection implements StreamOutput {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.heldAcks.length > 0 && !this.closed) {
+      this.output.unshift(...this.heldAcks);
+      for (const a of this.heldAcks) this.outputBytes += a.length;
+      this.heldAcks = [];
+    }
     if (this.output.length === 0 || this.closed) return;
     // DATA is bounded by the client's windows; what else we owe it (PING and SETTINGS acks, resets)
     // is not, so a client that sends and never reads is dropped rather than buffered without end.
