@@ -9,7 +9,8 @@ import { type ClientHttp2Session, connect } from 'node:http2';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { mulberry32 } from '@tsetcd/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Flag, FRAME_HEADER_BYTES, FrameType, writeFrameHeader } from './frames.js';
+import { frame, type RawFrame, requestFrame, splitFrames } from '../test/h2-frames.js';
+import { Flag, FRAME_HEADER_BYTES, FrameType } from './frames.js';
 import { H2_PREFACE, H2Connection } from './h2-connection.js';
 import type { H2Stream } from './h2-stream.js';
 import { encodeHeaderBlock } from './hpack.js';
@@ -196,13 +197,6 @@ function rawExchange(port: number, bytes: Buffer, thenEnd = false): Promise<Buff
   });
 }
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const out = Buffer.alloc(FRAME_HEADER_BYTES + payload.length);
-  writeFrameHeader(out, 0, payload.length, type, flags, streamId);
-  payload.copy(out, FRAME_HEADER_BYTES);
-  return out;
-}
-
 /** The GOAWAY error codes in what the server sent. */
 function goawayCodes(bytes: Buffer): number[] {
   const codes: number[] = [];
@@ -217,8 +211,8 @@ function goawayCodes(bytes: Buffer): number[] {
 /** A raw client: writes frames, and reads the server's frames as they come. */
 class RawClient {
   private readonly socket: Socket;
-  private buf = Buffer.alloc(0);
-  readonly frames: { type: number; flags: number; streamId: number; payload: Buffer }[] = [];
+  private buf: Buffer = Buffer.alloc(0);
+  readonly frames: RawFrame[] = [];
   private waiters: (() => void)[] = [];
 
   constructor(port: number) {
@@ -226,18 +220,9 @@ class RawClient {
     this.socket.on('error', () => undefined);
     this.socket.write(H2_PREFACE);
     this.socket.on('data', (c: Buffer) => {
-      this.buf = Buffer.concat([this.buf, c]);
-      while (this.buf.length >= FRAME_HEADER_BYTES) {
-        const length = this.buf.readUIntBE(0, 3);
-        if (this.buf.length < FRAME_HEADER_BYTES + length) break;
-        this.frames.push({
-          type: this.buf[3]!,
-          flags: this.buf[4]!,
-          streamId: this.buf.readUInt32BE(5),
-          payload: this.buf.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length),
-        });
-        this.buf = this.buf.subarray(FRAME_HEADER_BYTES + length);
-      }
+      const { frames, rest } = splitFrames(Buffer.concat([this.buf, c]));
+      this.frames.push(...frames);
+      this.buf = rest;
       for (const w of this.waiters.splice(0)) w();
     });
     this.socket.on('close', () => {
@@ -318,16 +303,7 @@ describe('H2Connection flow control', () => {
     const h = await serve(echo(() => Buffer.alloc(40_000, 2)));
     const c = new RawClient(h.port);
     c.send(settings(0x4, 1_000_000));
-    const request = (id: number) =>
-      frame(
-        FrameType.HEADERS,
-        Flag.END_HEADERS | Flag.END_STREAM,
-        id,
-        encodeHeaderBlock([
-          [':method', 'POST'],
-          [':path', '/y'],
-        ]),
-      );
+    const request = (id: number) => requestFrame(id, '/y');
     c.send(request(1), request(3));
     await c.sync();
     // 80,000 bytes asked for; the connection window is 65,535 until the client grants more.

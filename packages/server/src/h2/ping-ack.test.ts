@@ -7,7 +7,8 @@
 
 import { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Flag, FRAME_HEADER_BYTES, FrameType, writeFrameHeader } from './frames.js';
+import { frame, type RawFrame, requestFrame, splitFrames } from '../test/h2-frames.js';
+import { Flag, FrameType } from './frames.js';
 import { H2_PREFACE, H2Connection, PING_ACK_HOLD_MS } from './h2-connection.js';
 import type { H2Stream } from './h2-stream.js';
 import { encodeHeaderBlock } from './hpack.js';
@@ -22,48 +23,10 @@ class RecordingSocket extends Duplex {
   }
 }
 
-interface Frame {
-  readonly type: number;
-  readonly flags: number;
-  readonly streamId: number;
-  readonly payload: Buffer;
-}
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const out = Buffer.alloc(FRAME_HEADER_BYTES + payload.length);
-  writeFrameHeader(out, 0, payload.length, type, flags, streamId);
-  payload.copy(out, FRAME_HEADER_BYTES);
-  return out;
-}
-
-function parseFrames(buf: Buffer): Frame[] {
-  const frames: Frame[] = [];
-  for (let at = 0; at < buf.length; ) {
-    const length = buf.readUIntBE(at, 3);
-    frames.push({
-      type: buf[at + 3]!,
-      flags: buf[at + 4]!,
-      streamId: buf.readUInt32BE(at + 5) & 0x7fffffff,
-      payload: buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length),
-    });
-    at += FRAME_HEADER_BYTES + length;
-  }
-  return frames;
-}
-
 const ping = (token: string) => frame(FrameType.PING, 0, 0, Buffer.from(token));
-const isAckOf = (token: string) => (f: Frame) =>
+const isAckOf = (token: string) => (f: RawFrame) =>
   f.type === FrameType.PING && (f.flags & Flag.ACK) !== 0 && f.payload.toString() === token;
-const request = (id: number) =>
-  frame(
-    FrameType.HEADERS,
-    Flag.END_HEADERS | Flag.END_STREAM,
-    id,
-    encodeHeaderBlock([
-      [':method', 'POST'],
-      [':path', '/p'],
-    ]),
-  );
+const request = (id: number) => requestFrame(id, '/p');
 
 /** A connection past its preface whose first write (our SETTINGS) is done; answers per `respond`. */
 function open(respond: (stream: H2Stream) => void = () => undefined) {
@@ -82,7 +45,7 @@ function open(respond: (stream: H2Stream) => void = () => undefined) {
   };
   receive(H2_PREFACE); // our SETTINGS go out
   socket.writes.length = 0;
-  const written = () => socket.writes.map(parseFrames);
+  const written = () => socket.writes.map((w) => splitFrames(w).frames);
   return { conn, socket, streams, receive, written };
 }
 
