@@ -59,6 +59,8 @@ interface Job {
 }
 
 const LEVEL_AND_MEMORY: readonly BackendKind[] = ['level-sync', 'memory'];
+/** Keys of the range-1-cached row: index, cache ring and values together fit in a CPU's caches. */
+const CACHED_KEY_SPACE = 1_000;
 
 function jobs(): Job[] {
   const out: Job[] = [];
@@ -76,6 +78,9 @@ function jobs(): Job[] {
   add('put-sequential', BACKEND_KINDS, (k, o) => runPuts(k, 'sequential', o));
   // Reads never touch the disk's fsync: level-nosync would repeat level-sync.
   add('range-1', LEVEL_AND_MEMORY, (k, o) => runRanges(k, 1, o));
+  // The same reads over a store small enough to stay in the CPU's caches: against range-1, what
+  // the 100k-key row pays in memory latency rather than in code (a diagnostic row, no target).
+  add('range-1-cached', ['memory'], (k, o) => runRanges(k, 1, { ...o, keySpace: CACHED_KEY_SPACE }));
   add('range-100', LEVEL_AND_MEMORY, (k, o) => runRanges(k, 100, o));
   add('txn-success', BACKEND_KINDS, (k, o) => runTxns(k, 'success', o));
   add('txn-failure', LEVEL_AND_MEMORY, (k, o) => runTxns(k, 'failure', o));
