@@ -33,6 +33,7 @@ import {
   DEFAULT_VALUE_BYTES,
 } from './fixtures.js';
 import { type KvOptions, runPuts, runRanges, runTxns, type WorkloadResult } from './kv-workloads.js';
+import { randomReadNs } from './memory-latency.js';
 import { DEFAULT_MEMORY_KEYS, type MemoryResult, runMemory } from './memory-workload.js';
 import { runWatch } from './watch-workload.js';
 
@@ -59,6 +60,9 @@ interface Job {
 }
 
 const LEVEL_AND_MEMORY: readonly BackendKind[] = ['level-sync', 'memory'];
+const MIB = 1024 * 1024;
+/** Buffer sizes the memory latency is probed at: inside a CPU's caches, and well beyond them. */
+const MEMORY_PROBE_BYTES = [4 * MIB, 64 * MIB];
 /** Keys of the range-1-cached row: index, cache ring and values together fit in a CPU's caches. */
 const CACHED_KEY_SPACE = 1_000;
 
@@ -251,7 +255,13 @@ async function main(): Promise<void> {
       `commit (awaited) every ${commitEvery.toLocaleString('en-US')} requests, ` +
       `${warmupMs} ms warm-up + ${durationMs} ms per row${repeat > 1 ? `, median of ${repeat}` : ''}\n` +
       'level-sync = LevelDB, fsync per commit (default); level-nosync = LevelDB, no fsync; ' +
-      'memory = MemoryBackend (reference)\n',
+      'memory = MemoryBackend (reference)',
+  );
+  const latency = MEMORY_PROBE_BYTES.map((bytes) => ({ bytes, ns: randomReadNs(bytes) }));
+  console.log(
+    `this machine now: a random read takes ${latency
+      .map((l) => `${l.ns.toFixed(0)} ns in ${l.bytes / MIB} MiB`)
+      .join(', ')} (the 100k-key rows wait on such reads)\n`,
   );
   const profileDir = values['cpu-prof'];
   const session = profileDir === undefined ? undefined : new Session();
@@ -319,6 +329,7 @@ async function main(): Promise<void> {
       durationMs,
       warmupMs,
       repeat,
+      randomReadNs: latency,
       results: rows,
       memory,
       targets,
