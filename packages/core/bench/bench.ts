@@ -22,16 +22,20 @@
  * on; >= 100,000 linearizable reads/s.
  *
  *   tsc -b bench && node bench/dist/bench.js [--only s1,s2] [--duration s] [--warmup s]
- *       [--keys n] [--placement all|leader] [--writers 1,100,1000] [--readers 100,1000] [--json]
+ *       [--keys n] [--placement all|leader] [--writers 1,100,1000] [--readers 100,1000] [--repeat n] [--json]
  *
  * stdout: one JSON object per scenario, a line each, as it finishes; with --json instead one JSON
  * report at the end (settings, results, targets). stderr: progress, the summary table and the
  * targets (not with --json). --only keeps the scenarios whose name contains one of the strings.
+ * --repeat n runs every scenario n times, each on a fresh cluster, and reports the run with the
+ * median ops/s (the spread beside it; targets are judged on the median): on this shared 2-core
+ * machine single runs of one scenario have differed by 20% and more.
  */
 
 import { parseArgs } from 'node:util';
 import type { TsetcdNode } from '@tsetcd/core';
 import { type BenchTransport, startBenchCluster } from './cluster.js';
+import { medianRun, type RunSpread } from './stats.js';
 import { startThreadedCluster, type ThreadFigures } from './threaded-cluster.js';
 import {
   type ClosedLoopResult,
@@ -77,7 +81,7 @@ interface Scenario {
 }
 
 /** One scenario's figures: the JSON line printed for it. */
-interface ScenarioResult extends ClosedLoopResult {
+interface ScenarioResult extends ClosedLoopResult, RunSpread {
   readonly name: string;
   readonly op: OpKind;
   readonly members: number;
@@ -234,6 +238,7 @@ function table(rows: readonly ScenarioResult[]): string {
   const header = [
     'scenario',
     'ops/s',
+    'min–max ops/s',
     'p50 ms',
     'p99 ms',
     'max ms',
@@ -248,6 +253,7 @@ function table(rows: readonly ScenarioResult[]): string {
     return [
       r.name,
       fmtInt(r.opsPerSec),
+      r.runs === undefined ? '' : `${fmtInt(r.minOpsPerSec!)}–${fmtInt(r.maxOpsPerSec!)}`,
       fmtMs(r.p50Ms),
       fmtMs(r.p99Ms),
       fmtMs(r.maxMs),
@@ -305,9 +311,11 @@ async function main(): Promise<void> {
       placement: { type: 'string', default: 'all' },
       writers: { type: 'string', default: DEFAULT_WRITERS.join(',') },
       readers: { type: 'string', default: DEFAULT_READERS.join(',') },
+      repeat: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
     },
   });
+  const [repeat] = parseCounts(values.repeat, 'repeat');
   const placement = values.placement;
   if (placement !== 'all' && placement !== 'leader') throw new RangeError('bench: --placement all|leader');
   const [keyCount] = parseCounts(values.keys, 'keys');
@@ -330,14 +338,20 @@ async function main(): Promise<void> {
   log(
     `@tsetcd/core bench — ${MEMBERS} members in one process (node ${process.version}), closed-loop clients ` +
       `on ${placement === 'all' ? 'all members' : 'the leader'}, ${fmtInt(keyCount!)} keys of ${KEY_BYTES} bytes, ` +
-      `${VALUE_BYTES}-byte values, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s per scenario\n` +
+      `${VALUE_BYTES}-byte values, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s per scenario` +
+      `${repeat! > 1 ? `, median of ${repeat} runs (each on a fresh cluster)` : ''}\n` +
       'memory = in-memory network, no disk; tcp-fsync = TCP on 127.0.0.1, raft WAL fsync per Ready + LevelDB; ' +
       '-threads = each member and its clients in its own worker thread (else all in one thread)\n',
   );
   const results: ScenarioResult[] = [];
   for (const s of selected) {
     log(`  ${s.name} …`);
-    const r = await runScenario(s, settings);
+    const runs: ScenarioResult[] = [];
+    for (let i = 0; i < repeat!; i++) {
+      runs.push(await runScenario(s, settings));
+      if (repeat! > 1) log(`    run ${i + 1}/${repeat}: ${fmtInt(runs[i]!.opsPerSec)} ops/s`);
+    }
+    const r = medianRun(runs);
     results.push(r);
     if (!json) process.stdout.write(`${JSON.stringify(r)}\n`);
     log(
@@ -381,6 +395,7 @@ async function main(): Promise<void> {
       valueBytes: VALUE_BYTES,
       durationMs: settings.durationMs,
       warmupMs: settings.warmupMs,
+      repeat,
       results,
       targets,
     };

@@ -89,3 +89,27 @@ export function threadCpuSeconds(): number | undefined {
     return undefined;
   }
 }
+
+/** What medianRun adds to the run it picks: how many runs, and their lowest and highest ops/s. */
+export interface RunSpread {
+  readonly runs?: number;
+  readonly minOpsPerSec?: number;
+  readonly maxOpsPerSec?: number;
+}
+
+/**
+ * The run with the median ops/s (the upper one of an even count), carrying the spread of all of
+ * them; a single run comes back as it is. Latencies stay that run's own, not mixed across runs.
+ */
+export function medianRun<R extends { readonly opsPerSec: number }>(runs: readonly R[]): R & RunSpread {
+  if (runs.length === 0) throw new RangeError('bench: no runs to take a median of');
+  const sorted = [...runs].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  if (runs.length === 1) return median;
+  return {
+    ...median,
+    runs: runs.length,
+    minOpsPerSec: sorted[0]!.opsPerSec,
+    maxOpsPerSec: sorted[sorted.length - 1]!.opsPerSec,
+  };
+}
