@@ -12,11 +12,12 @@ import { Rng } from './fixtures.js';
 const LINE_BYTES = 64;
 const SLOT_INTS = LINE_BYTES / 4;
 
-/** Nanoseconds per random read in a buffer of `bytes` (rounded down to whole lines), over `reads` reads. */
-export function randomReadNs(bytes: number, reads = 1_000_000): number {
-  const lines = Math.floor(bytes / LINE_BYTES);
-  if (lines < 2)
-    throw new RangeError(`bench: a latency probe needs at least two cache lines, got ${bytes} bytes`);
+/**
+ * A chain of `lines` slots of `slotInts` ints, one slot per cache line, in which each slot's first
+ * int is the index of the next slot's first int, and following them from 0 visits every slot once
+ * (a single random cycle, seeded: the same on every run).
+ */
+export function randomChain(lines: number, slotInts = SLOT_INTS): Int32Array {
   const order = new Int32Array(lines);
   for (let i = 0; i < lines; i++) order[i] = i;
   const rng = new Rng();
@@ -26,9 +27,18 @@ export function randomReadNs(bytes: number, reads = 1_000_000): number {
     order[i] = order[j]!;
     order[j] = t;
   }
-  // One cycle through every line: order[i] → order[i + 1] → … → order[0].
-  const chain = new Int32Array(lines * SLOT_INTS);
-  for (let i = 0; i < lines; i++) chain[order[i]! * SLOT_INTS] = order[(i + 1) % lines]! * SLOT_INTS;
+  // order[i] → order[i + 1] → … → order[lines - 1] → order[0].
+  const chain = new Int32Array(lines * slotInts);
+  for (let i = 0; i < lines; i++) chain[order[i]! * slotInts] = order[(i + 1) % lines]! * slotInts;
+  return chain;
+}
+
+/** Nanoseconds per random read in a buffer of `bytes` (rounded down to whole lines), over `reads` reads. */
+export function randomReadNs(bytes: number, reads = 1_000_000): number {
+  const lines = Math.floor(bytes / LINE_BYTES);
+  if (lines < 2)
+    throw new RangeError(`bench: a latency probe needs at least two cache lines, got ${bytes} bytes`);
+  const chain = randomChain(lines);
   let at = 0;
   for (let i = 0; i < lines; i++) at = chain[at]!; // warm: pages mapped, TLB and caches as steady
   const t0 = performance.now();
