@@ -5,7 +5,7 @@
  */
 
 import { type Entry, MemoryStorage, type Message, RawNode, seededRandom } from '@tsetcd/raft';
-import { MemoryNetwork } from '@tsetcd/transport';
+import { MemoryNetwork, type Transport } from '@tsetcd/transport';
 import { describe, expect, it } from 'vitest';
 import { type DurableLog, IN_MEMORY_LOG, RaftLoop } from './raft-loop.js';
 import type { PersistBatch } from './raft-storage.js';
@@ -23,7 +23,13 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
-function cluster(logFor: (id: bigint) => DurableLog = () => IN_MEMORY_LOG) {
+/** Optional seams: wrap a member's transport, watch its applies. */
+interface ClusterHooks {
+  wrapTransport?(id: bigint, inner: Transport): Transport;
+  onApply?(id: bigint, entries: readonly Entry[]): void;
+}
+
+function cluster(logFor: (id: bigint) => DurableLog = () => IN_MEMORY_LOG, hooks: ClusterHooks = {}) {
   const net = new MemoryNetwork({ seed: 1, mode: 'manual' });
   const members = new Map<bigint, Member>();
   for (const id of IDS) {
@@ -37,14 +43,16 @@ function cluster(logFor: (id: bigint) => DurableLog = () => IN_MEMORY_LOG) {
     });
     const applied: string[] = [];
     let loop: RaftLoop | undefined;
-    const transport = net.join(id, {
+    const joined = net.join(id, {
       onMessage: (m) => loop?.step(m),
       onUnreachable: (peer) => node.reportUnreachable(peer),
       onSnapshotStatus: (peer, status) => node.reportSnapshot(peer, status),
     });
-    for (const peer of IDS) if (peer !== id) transport.addPeer(peer, `mem://${peer}`);
+    for (const peer of IDS) if (peer !== id) joined.addPeer(peer, `mem://${peer}`);
+    const transport = hooks.wrapTransport?.(id, joined) ?? joined;
     loop = new RaftLoop(node, storage, logFor(id), transport, {
       apply: (ents: readonly Entry[]) => {
+        hooks.onApply?.(id, ents);
         for (const e of ents)
           if (e.type === 'EntryNormal' && e.data.length > 0) applied.push(text.decode(e.data));
       },
@@ -115,6 +123,43 @@ describe('RaftLoop', () => {
     for (const h of held.slice(1)) h.resolve();
     await c.run();
     await c.tickAll(2);
+    for (const m of c.members.values()) expect(m.applied).toEqual(['x']);
+  });
+
+  it("lets the transport write a Ready's messages before that Ready's apply holds the thread", async () => {
+    // TCP's transport writes in a microtask, so that one Ready's sends share frames. A leader's
+    // commit index must reach the followers while it applies, not after: that is the latency
+    // of a write forwarded by a follower.
+    const written: Message[] = [];
+    let commitWrittenBeforeApply: boolean | undefined;
+    const c = cluster(undefined, {
+      wrapTransport: (_id, inner) => ({
+        id: inner.id,
+        send: (ms) =>
+          queueMicrotask(() => {
+            written.push(...ms);
+            inner.send(ms);
+          }),
+        addPeer: (peer, url) => inner.addPeer(peer, url),
+        removePeer: (peer) => inner.removePeer(peer),
+        close: () => inner.close(),
+        [Symbol.asyncDispose]: () => inner.close(),
+      }),
+      onApply: (id, entries) => {
+        const x = entries.find((e) => e.type === 'EntryNormal' && text.decode(e.data) === 'x');
+        if (x === undefined || id !== c.leader()?.loop.node.status().id) return;
+        commitWrittenBeforeApply = written.some(
+          (m) => m.from === id && m.type === 'MsgApp' && m.commit >= x.index,
+        );
+      },
+    });
+    await c.tickAll(30);
+    const leader = c.leader()!;
+    leader.loop.node.propose(new TextEncoder().encode('x'));
+    leader.loop.kick();
+    await c.run();
+    await c.tickAll(2);
+    expect(commitWrittenBeforeApply).toBe(true);
     for (const m of c.members.values()) expect(m.applied).toEqual(['x']);
   });
 

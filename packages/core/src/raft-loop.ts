@@ -11,8 +11,10 @@
  *   4. apply `rd.committedEntries` in order (conf changes go to raft and then to the host). Raft
  *      hands out only entries that are committed AND were durable before this Ready, so applying
  *      them does not wait for step 2: it runs while the fsync is in flight (as etcd applies on its
- *      own goroutine while the WAL syncs). A Ready with a snapshot carries no committed entries;
- *      only after the snapshot is installed does the next Ready apply on top of it;
+ *      own goroutine while the WAL syncs). It starts only after the transport has written step
+ *      1's messages, so a leader's new commit index reaches the followers while it applies. A
+ *      Ready with a snapshot carries no committed entries; only after the snapshot is installed
+ *      does the next Ready apply on top of it;
  *   5. hand `rd.readStates` to the host;
  *   6. `advance()`, and loop while there is more.
  *
@@ -202,6 +204,10 @@ export class RaftLoop {
     // 4. Apply in order while the save is in flight; runs of normal entries go to the host
     // together. If applying fails, the save is still awaited (never left unobserved).
     if (rd.committedEntries.length > 0) {
+      // The transport writes step 1's messages in a microtask (so that one Ready's sends share
+      // frames); let it run before the apply holds the thread, so that a leader's appends and
+      // commit index reach the followers while it applies, not after.
+      if (rd.messages.length > 0) await Promise.resolve();
       const t0 = performance.now();
       try {
         await this.apply(rd.committedEntries);
