@@ -4,7 +4,16 @@
  * member without acknowledging anything.
  */
 
-import { type Entry, MemoryStorage, type Message, RawNode, seededRandom } from '@tsetcd/raft';
+import {
+  type Entry,
+  type Index,
+  MemoryStorage,
+  type Message,
+  RawNode,
+  type Ready,
+  seededRandom,
+  type Term,
+} from '@tsetcd/raft';
 import { MemoryNetwork, type Transport } from '@tsetcd/transport';
 import { describe, expect, it } from 'vitest';
 import { type DurableLog, IN_MEMORY_LOG, RaftLoop } from './raft-loop.js';
@@ -161,6 +170,65 @@ describe('RaftLoop', () => {
     await c.tickAll(2);
     expect(commitWrittenBeforeApply).toBe(true);
     for (const m of c.members.values()) expect(m.applied).toEqual(['x']);
+  });
+
+  it("sends a Ready's acks once its save completes, while a long apply of that Ready is still running", async () => {
+    // A follower's Ready: one new entry to write, 600 committed entries to apply. The write
+    // completes while the first slice is applied; the ack must not wait for the other slices.
+    const entry = (i: number): Entry => ({
+      type: 'EntryNormal',
+      term: 2 as Term,
+      index: i as Index,
+      data: new Uint8Array([1]),
+    });
+    const ack: Message = {
+      type: 'MsgAppResp',
+      from: 2n,
+      to: 1n,
+      term: 2 as Term,
+      index: 601 as Index,
+      reject: false,
+      rejectHint: 0 as Index,
+      logTerm: 0 as Term,
+    };
+    const ready: Ready = {
+      entries: [entry(601)],
+      committedEntries: Array.from({ length: 600 }, (_, i) => entry(i + 1)),
+      messages: [],
+      persistedMessages: [ack],
+      readStates: [],
+      mustSync: true,
+    };
+    let pending = true;
+    const node = {
+      hasReady: () => pending,
+      ready: () => {
+        pending = false;
+        return ready;
+      },
+      advance: () => undefined,
+    } as unknown as RawNode;
+    let finishSave: (() => void) | undefined;
+    const log: DurableLog = { save: () => new Promise<void>((resolve) => (finishSave = resolve)) };
+    let applied = 0;
+    let appliedWhenAcked: number | undefined;
+    const transport = {
+      send: (ms: readonly Message[]) => {
+        if (ms.includes(ack)) appliedWhenAcked = applied;
+      },
+    } as unknown as Transport;
+    const storage = new MemoryStorage({ voters: IDS });
+    storage.append(ready.committedEntries);
+    const loop = new RaftLoop(node, storage, log, transport, {
+      apply: (entries) => {
+        applied += entries.length;
+        finishSave?.();
+      },
+    });
+    await loop.kick();
+    expect(applied).toBe(600);
+    expect(appliedWhenAcked).toBeDefined();
+    expect(appliedWhenAcked!).toBeLessThan(600);
   });
 
   it('stops a member whose save fails, acknowledging nothing it could not persist', async () => {

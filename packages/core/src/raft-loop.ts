@@ -7,7 +7,10 @@
  *   2. make the snapshot, entries and hard state durable (`log.save`, one durable write for the
  *      Ready; none if only the commit index moved), then mirror them into raft's MemoryStorage; a
  *      snapshot then goes to the host's state machine (`applySnapshot`);
- *   3. only then send `rd.persistedMessages` (acks and votes promise durable state);
+ *   3. only then send `rd.persistedMessages` (acks and votes promise durable state): as soon as
+ *      the save completes, while step 4 may still be applying (a long apply hands the thread back
+ *      to the event loop now and then while the save is in flight, so that an ack never waits
+ *      for an apply; with a snapshot, after the snapshot is installed);
  *   4. apply `rd.committedEntries` in order (conf changes go to raft and then to the host). Raft
  *      hands out only entries that are committed AND were durable before this Ready, so applying
  *      them does not wait for step 2: it runs while the fsync is in flight (as etcd applies on its
@@ -81,6 +84,12 @@ export interface RaftLoopStats {
   /** Committed entries applied (normal and conf change). */
   applied: number;
 }
+
+/**
+ * Entries applied between two looks at the event loop while a save is in flight: about a
+ * millisecond of applying puts.
+ */
+const APPLY_SLICE_ENTRIES = 128;
 
 /** Drives one RawNode against a durable log, a transport and the host's state machine. */
 export class RaftLoop {
@@ -187,6 +196,7 @@ export class RaftLoop {
     // is learnt again from the leader, and the store skips entries it already holds — and every
     // write is a durable one (the WAL is O_DSYNC), which a lone client would pay twice per request.
     let saving: Promise<void> | undefined;
+    let saved = false;
     const mustWrite =
       rd.snapshot !== undefined || rd.entries.length > 0 || (rd.hardState !== undefined && rd.mustSync);
     if (mustWrite) {
@@ -199,7 +209,19 @@ export class RaftLoop {
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
       };
       const t0 = performance.now();
-      saving = this.log.save(batch).then(() => this.host.onSaved?.(performance.now() - t0));
+      saving = this.log.save(batch).then(() => {
+        saved = true;
+        this.host.onSaved?.(performance.now() - t0);
+        this.stats.saves++;
+        // A snapshot is installed below, after the apply, before its acknowledgement.
+        if (rd.snapshot !== undefined) return;
+        this.storage.append(rd.entries);
+        if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+        // 3. Acks and votes as soon as what they promise is durable, even if the apply below is
+        // still running: a follower's ack then does not wait for its apply (etcd applies on
+        // another goroutine), nor a leader's commit for its own.
+        if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
+      });
     }
     // 4. Apply in order while the save is in flight; runs of normal entries go to the host
     // together. If applying fails, the save is still awaited (never left unobserved).
@@ -210,7 +232,7 @@ export class RaftLoop {
       if (rd.messages.length > 0) await Promise.resolve();
       const t0 = performance.now();
       try {
-        await this.apply(rd.committedEntries);
+        await this.apply(rd.committedEntries, saving === undefined ? undefined : () => !saved);
       } catch (err) {
         await saving?.catch(() => undefined);
         throw err;
@@ -219,24 +241,33 @@ export class RaftLoop {
     }
     if (saving !== undefined) {
       await saving;
-      this.stats.saves++;
-      if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
-      this.storage.append(rd.entries);
-      if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
-      if (rd.snapshot !== undefined) await this.host.applySnapshot?.(rd.snapshot);
-    } else if (rd.hardState !== undefined) {
-      this.unsavedHardState = rd.hardState;
-      this.storage.setHardState(rd.hardState);
+      if (rd.snapshot !== undefined) {
+        this.storage.applySnapshot(rd.snapshot);
+        this.storage.append(rd.entries);
+        if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+        await this.host.applySnapshot?.(rd.snapshot);
+        if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
+      }
+    } else {
+      if (rd.hardState !== undefined) {
+        this.unsavedHardState = rd.hardState;
+        this.storage.setHardState(rd.hardState);
+      }
+      // 3. Nothing was written: acks and votes promise nothing new.
+      if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
     }
-    // 3. Acks and votes only now.
-    if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
     // 5. Reads.
     if (rd.readStates.length > 0) this.host.onReadStates?.(rd.readStates);
     // 6.
     this.node.advance();
   }
 
-  private async apply(entries: readonly Entry[]): Promise<void> {
+  /**
+   * Applies entries in order. While `savePending` says the Ready's save is still in flight, it
+   * hands the thread back to the event loop every APPLY_SLICE_ENTRIES entries, so that the save's
+   * completion (and its acks) is handled during a long apply instead of after it.
+   */
+  private async apply(entries: readonly Entry[], savePending?: () => boolean): Promise<void> {
     let run: Entry[] = [];
     const flush = async () => {
       if (run.length === 0) return;
@@ -247,6 +278,10 @@ export class RaftLoop {
     for (const e of entries) {
       if (e.type === 'EntryNormal') {
         run.push(e);
+        if (run.length >= APPLY_SLICE_ENTRIES && savePending?.() === true) {
+          await flush();
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         continue;
       }
       await flush();
