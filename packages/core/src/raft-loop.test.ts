@@ -1,7 +1,8 @@
 /**
  * RaftLoop on the in-memory network: three members elect a leader, replicate and apply; acks
- * and votes never leave before the Ready they belong to is durable; a failed save stops the
- * member without acknowledging anything.
+ * and votes never leave before the Ready they belong to is durable, and leave as soon as it is,
+ * even while a long apply of that Ready runs; a Ready's messages are written before its apply;
+ * a failed save stops the member without acknowledging anything.
  */
 
 import {

@@ -215,12 +215,11 @@ export class RaftLoop {
         this.stats.saves++;
         // A snapshot is installed below, after the apply, before its acknowledgement.
         if (rd.snapshot !== undefined) return;
-        this.storage.append(rd.entries);
-        if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+        this.mirrorSaved(rd);
         // 3. Acks and votes as soon as what they promise is durable, even if the apply below is
         // still running: a follower's ack then does not wait for its apply (etcd applies on
         // another goroutine), nor a leader's commit for its own.
-        if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
+        this.sendPersisted(rd);
       });
     }
     // 4. Apply in order while the save is in flight; runs of normal entries go to the host
@@ -243,10 +242,9 @@ export class RaftLoop {
       await saving;
       if (rd.snapshot !== undefined) {
         this.storage.applySnapshot(rd.snapshot);
-        this.storage.append(rd.entries);
-        if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+        this.mirrorSaved(rd);
         await this.host.applySnapshot?.(rd.snapshot);
-        if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
+        this.sendPersisted(rd);
       }
     } else {
       if (rd.hardState !== undefined) {
@@ -254,12 +252,23 @@ export class RaftLoop {
         this.storage.setHardState(rd.hardState);
       }
       // 3. Nothing was written: acks and votes promise nothing new.
-      if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
+      this.sendPersisted(rd);
     }
     // 5. Reads.
     if (rd.readStates.length > 0) this.host.onReadStates?.(rd.readStates);
     // 6.
     this.node.advance();
+  }
+
+  /** After a save: the Ready's entries and hard state become visible to raft's reads. */
+  private mirrorSaved(rd: Ready): void {
+    this.storage.append(rd.entries);
+    if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+  }
+
+  /** Step 3: the Ready's acks and votes, once what they promise is true. */
+  private sendPersisted(rd: Ready): void {
+    if (rd.persistedMessages.length > 0) this.transport.send(rd.persistedMessages);
   }
 
   /**
