@@ -59,13 +59,28 @@ describe('KeyIndex: building the picture', () => {
     const ki = pictured();
     expect(describeGenerations(ki)).toEqual(['{empty}', '{4.0, 5.0(t)}', '{1.0, 2.0, 3.0(t)}']);
     expect(ki.modified).toEqual({ main: 5, sub: 0 });
-    expect(ki.isEmpty()).toBe(false);
+    expect(ki.retainsNothing()).toBe(false);
   });
 
   it('counts versions per generation (the tombstone counts too, as in etcd)', () => {
     const ki = pictured();
     expect(ki.generations.map((g) => g.ver)).toEqual([3, 2, 0]);
     expect(ki.generations.map((g) => g.created.main)).toEqual([1, 4, 0]);
+  });
+
+  it("is live with the current generation's creation and version, which a put reads in place", () => {
+    const ki = new KeyIndex('foo');
+    expect([ki.isLive, ki.ver, ki.createdRevision, ki.generations.length]).toEqual([false, 0, 0, 0]);
+    ki.put(r(1), 0);
+    ki.put(r(2), 0);
+    expect([ki.isLive, ki.ver, ki.createdRevision]).toEqual([true, 2, 1]);
+    ki.tombstone(r(3), 0);
+    // The ended generation took the revisions; the current one is empty again, at version 0.
+    expect([ki.isLive, ki.ver]).toEqual([false, 0]);
+    expect(ki.generations.at(-1)).toBe(ki);
+    ki.put(r(4), 1);
+    expect([ki.isLive, ki.ver, ki.createdRevision]).toEqual([true, 1, 4]);
+    expect(describeGenerations(ki)).toEqual(['{4.1}', '{1.0, 2.0, 3.0(t)}']);
   });
 
   it('refuses a put at or below the last revision', () => {
@@ -149,7 +164,7 @@ describe('KeyIndex.compact: each step of the doc block', () => {
     const { ki, available } = compacted(5);
     expect(describeGenerations(ki)).toEqual(['{empty}', '{5.0(t)}']);
     expect(available).toEqual([revKey(5, 0)]);
-    expect(ki.isEmpty()).toBe(false);
+    expect(ki.retainsNothing()).toBe(false);
     expect(ki.get(5)).toBeUndefined();
     expect(ki.since(5)).toEqual([{ main: 5, sub: 0 }]);
   });
@@ -158,7 +173,7 @@ describe('KeyIndex.compact: each step of the doc block', () => {
     const { ki, available } = compacted(6);
     expect(describeGenerations(ki)).toEqual(['{empty}']);
     expect(available).toEqual([]);
-    expect(ki.isEmpty()).toBe(true);
+    expect(ki.retainsNothing()).toBe(true);
   });
 
   it('compacting step by step ends where compacting at once does', () => {
@@ -168,7 +183,7 @@ describe('KeyIndex.compact: each step of the doc block', () => {
       expect(describeGenerations(step.ki)).toEqual(describeGenerations(compacted(at).ki));
       expect(step.available).toEqual(compacted(at).available);
       // The tombstone kept by compact(5) is removed only by the compaction above it.
-      expect(ki.isEmpty()).toBe(at === 6);
+      expect(ki.retainsNothing()).toBe(at === 6);
     }
   });
 
@@ -190,7 +205,7 @@ describe('KeyIndex.compact: each step of the doc block', () => {
         available,
       });
     }
-    expect(ki.isEmpty()).toBe(true);
+    expect(ki.retainsNothing()).toBe(true);
     expect(ki.modified).toEqual({ main: 5, sub: 0 });
   });
 
@@ -286,7 +301,7 @@ describe('KeyIndex.restoreTombstone', () => {
     expect(describeGenerations(restored())).toEqual(['{empty}', '{5.0(t)}']);
     expect(describeGenerations(restored())).toEqual(describeGenerations(original()));
     expect(restored().modified).toEqual(original().modified);
-    expect(restored().isEmpty()).toBe(false);
+    expect(restored().retainsNothing()).toBe(false);
   });
 
   it('answers get and since as the original: never live, the delete still visible', () => {
@@ -312,7 +327,7 @@ describe('KeyIndex.restoreTombstone', () => {
       const x = compacted(atRev, restored());
       expect(describeGenerations(x.ki)).toEqual(describeGenerations(o.ki));
       expect(x.available).toEqual(o.available);
-      expect(x.ki.isEmpty()).toBe(atRev > 5);
+      expect(x.ki.retainsNothing()).toBe(atRev > 5);
     }
   });
 

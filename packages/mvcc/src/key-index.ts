@@ -17,32 +17,44 @@
  *     compact(4) → {empty} {4.0, 5.0(t)}
  *     compact(5) → {empty} {5.0(t)}   (a tombstone AT the compaction revision is kept, so a
  *                                      watch from 5 still sees the delete: etcd#18274)
- *     compact(6) → {empty}            → the key index is empty and may be removed
+ *     compact(6) → {empty}            → the key index retains nothing and may be removed
  *
  * A generation's revisions are one flat number array (main, sub, main, sub, …) to keep a million
- * keys small and a put to one array touched. Pure.
+ * keys small and a put to one array touched. The current generation (the top one) lives in the
+ * KeyIndex object itself. Pure.
  */
 
 import type { Rev } from './revision.js';
 import type { Revision } from './types.js';
 
+/** Shared by every generation that holds no revision; `append` replaces it, nothing writes it. */
+const NO_REVS: number[] = Object.freeze([]) as unknown as number[];
+
 /** The revisions of one lifetime of a key. */
 export class Generation {
-  /** Number of puts in this generation (its last revision's `version`). */
+  /** Number of puts in this generation (its last revision's `version`); 0 while it is empty. */
   ver: number;
-  /** The revision that created this generation. */
-  created: Rev;
+  /** The revision that created this generation, as two numbers held in the object itself. */
+  protected createdMain: number;
+  protected createdSub: number;
   /**
    * The revisions, flattened: main of the i-th at 2i, its sub at 2i+1. Invariant: strictly
    * increasing (main, sub); the last one is a tombstone if the generation ended. Replaced by a
    * two-element literal on the first revision: V8 gives `[].push(x)` room for 16 elements, bytes
    * that most keys (written once or a few times) never use.
    */
-  private revs: number[] = [];
+  protected revs: number[];
 
-  constructor(ver = 0, created: Rev = { main: 0 as Revision, sub: 0 }) {
+  constructor(ver = 0, created: Rev = { main: 0 as Revision, sub: 0 }, revs: number[] = NO_REVS) {
     this.ver = ver;
-    this.created = created;
+    this.createdMain = created.main;
+    this.createdSub = created.sub;
+    this.revs = revs;
+  }
+
+  /** The revision that created this generation. */
+  get created(): Rev {
+    return { main: this.createdMain as Revision, sub: this.createdSub };
   }
 
   /** True for the empty generation that follows a tombstone (or a never-written key). */
@@ -108,8 +120,16 @@ export function revKey(main: number, sub: number): string {
   return `${main}:${sub}`;
 }
 
-/** The generations of one key. */
-export class KeyIndex {
+/** No generation ended yet: shared, never written (`tombstone` replaces it). */
+const NO_GENERATIONS: readonly Generation[] = Object.freeze([]);
+
+/**
+ * The generations of one key. A KeyIndex is itself its key's current generation (the fields it
+ * inherits), and holds the generations that ended before it: a put, or a read at the newest
+ * revision, then touches this one object and the revision array, not a Generation object and
+ * its created revision besides (over many keys each of those was a cache miss per put).
+ */
+export class KeyIndex extends Generation {
   /** The key as a binary string (see bytes.ts). */
   readonly key: string;
   /** The key's hash, kept by the TreeIndex's KeyHashMap. */
@@ -120,22 +140,38 @@ export class KeyIndex {
    */
   private modMain = 0;
   private modSub = 0;
-  /** Invariant: non-empty once written; only the last generation may be empty. */
-  generations: Generation[] = [];
   /**
-   * The last generation while the key is live (undefined once deleted or before its first put),
-   * so reads and writes at the newest revisions skip walking the generations.
-   * Invariant: === generations.at(-1) if that one is not empty, else undefined.
+   * The generations that ended (each with its tombstone), oldest first. Invariant: none is
+   * empty. The key is live exactly when the current generation is not empty, i.e. `ver > 0`.
    */
-  private live: Generation | undefined;
+  private ended: readonly Generation[] = NO_GENERATIONS;
 
   constructor(key: string) {
+    super();
     this.key = key;
   }
 
   /** The last revision written (put or tombstone); main 0 if none. */
   get modified(): Rev {
     return { main: this.modMain as Revision, sub: this.modSub };
+  }
+
+  /** Whether the key is live now (its current generation has a put). */
+  get isLive(): boolean {
+    return this.ver > 0;
+  }
+
+  /** Main revision of the put that created the live generation (0 when not live). */
+  get createdRevision(): number {
+    return this.createdMain;
+  }
+
+  /**
+   * Every generation, oldest first, the current one (this object, possibly empty) last; none
+   * before the first write. A fresh array: for restore, tests and diagnostics.
+   */
+  get generations(): Generation[] {
+    return this.modMain === 0 && this.ended.length === 0 ? [] : [...this.ended, this];
   }
 
   /** Records a put at (main, sub). */
@@ -145,17 +181,14 @@ export class KeyIndex {
         `mvcc: put with an unexpected smaller revision ${main}.${sub} on ${JSON.stringify(this.key)}`,
       );
     }
-    let g = this.live;
-    if (g === undefined) {
-      if (this.generations.length === 0) this.generations = [new Generation()];
-      g = this.generations[this.generations.length - 1]!;
-      g.created = { main, sub };
+    if (this.ver === 0) {
+      this.createdMain = main;
+      this.createdSub = sub;
     }
-    g.append(main, sub);
-    g.ver++;
+    this.append(main, sub);
+    this.ver++;
     this.modMain = main;
     this.modSub = sub;
-    this.live = g;
   }
 
   /**
@@ -163,12 +196,10 @@ export class KeyIndex {
    * and its KeyValue says it was created at `created` with `ver` puts.
    */
   restore(created: Rev, modified: Rev, ver: number): void {
-    const g = new Generation(ver, created);
-    g.append(modified.main, modified.sub);
-    this.generations = [g];
+    this.ended = NO_GENERATIONS;
+    this.startGeneration(ver, created, [modified.main, modified.sub]);
     this.modMain = modified.main;
     this.modSub = modified.sub;
-    this.live = g;
   }
 
   /**
@@ -177,37 +208,46 @@ export class KeyIndex {
    * replica that never restarted (etcd#19188).
    */
   restoreTombstone(tombstone: Rev): void {
-    const g = new Generation(1, tombstone);
-    g.append(tombstone.main, tombstone.sub);
-    this.generations = [g, new Generation()];
+    this.ended = [new Generation(1, tombstone, [tombstone.main, tombstone.sub])];
+    this.startGeneration(0, { main: 0 as Revision, sub: 0 }, NO_REVS);
     this.modMain = tombstone.main;
     this.modSub = tombstone.sub;
-    this.live = undefined;
   }
 
   /** Records a delete at (main, sub): ends the current generation. Returns false if not live. */
   tombstone(main: Revision, sub: number): boolean {
-    const last = this.generations[this.generations.length - 1];
-    if (last === undefined || last.isEmpty()) return false;
+    if (this.ver === 0) return false;
     this.put(main, sub);
-    this.generations.push(new Generation());
-    this.live = undefined;
+    this.ended = [...this.ended, new Generation(this.ver, this.created, this.revs)];
+    this.startGeneration(0, { main: 0 as Revision, sub: 0 }, NO_REVS);
     return true;
   }
 
   /** True once every generation was compacted away: the key may be dropped from the index. */
-  isEmpty(): boolean {
-    return this.generations.length === 1 && this.generations[0]!.isEmpty();
+  retainsNothing(): boolean {
+    return this.ended.length === 0 && this.revs.length === 0;
+  }
+
+  /** Makes the current generation this one. */
+  private startGeneration(ver: number, created: Rev, revs: number[]): void {
+    this.ver = ver;
+    this.createdMain = created.main;
+    this.createdSub = created.sub;
+    this.revs = revs;
+  }
+
+  /** Generation i, oldest first: the ended ones, then the current one (this). */
+  private generation(i: number): Generation {
+    return i < this.ended.length ? this.ended[i]! : this;
   }
 
   /** The generation live at `atRev`, or undefined if the key did not exist then. */
   findGeneration(atRev: number): Generation | undefined {
-    const lastg = this.generations.length - 1;
-    for (let i = lastg; i >= 0; i--) {
-      const g = this.generations[i]!;
-      if (g.isEmpty()) continue;
+    if (!this.isEmpty() && this.main(0) <= atRev) return this;
+    for (let i = this.ended.length - 1; i >= 0; i--) {
+      const g = this.ended[i]!;
       // A generation that ended (tombstone) at or before atRev was not live at atRev.
-      if (i !== lastg && g.main(g.length - 1) <= atRev) return undefined;
+      if (g.main(g.length - 1) <= atRev) return undefined;
       if (g.main(0) <= atRev) return g;
     }
     return undefined;
@@ -217,10 +257,7 @@ export class KeyIndex {
   get(atRev: number): KeyIndexGet | undefined {
     if (atRev >= this.modMain) {
       // Nothing was written after atRev: the key's state now is its state then.
-      const live = this.live;
-      return live === undefined
-        ? undefined
-        : { modified: this.modified, created: live.created, ver: live.ver };
+      return this.ver === 0 ? undefined : { modified: this.modified, created: this.created, ver: this.ver };
     }
     const g = this.findGeneration(atRev);
     if (g === undefined) return undefined;
@@ -231,7 +268,7 @@ export class KeyIndex {
 
   /** The revision of the key live at `atRev` (get(atRev).modified), or undefined. */
   modifiedAt(atRev: number): Rev | undefined {
-    if (atRev >= this.modMain) return this.live === undefined ? undefined : this.modified;
+    if (atRev >= this.modMain) return this.ver === 0 ? undefined : this.modified;
     const g = this.findGeneration(atRev);
     if (g === undefined) return undefined;
     const n = g.lastAtOrBefore(atRev);
@@ -244,7 +281,8 @@ export class KeyIndex {
    */
   since(since: number): Rev[] {
     const out: Rev[] = [];
-    for (const g of this.generations) {
+    for (let gi = 0; gi <= this.ended.length; gi++) {
+      const g = this.generation(gi);
       for (let i = 0; i < g.length; i++) {
         const main = g.main(i);
         if (main < since) continue;
@@ -262,15 +300,14 @@ export class KeyIndex {
    */
   private doCompact(atRev: number, available: RevSet): { genIdx: number; revIndex: number } {
     let genIdx = 0;
-    let g = this.generations[0]!;
-    while (genIdx < this.generations.length - 1) {
-      const tomb = g.main(g.length - 1);
+    while (genIdx < this.ended.length) {
+      const g = this.ended[genIdx]!;
       // A generation that ends exactly at atRev keeps its tombstone, so a watch from atRev still
       // sees that delete (etcd#18274).
-      if (tomb >= atRev) break;
+      if (g.main(g.length - 1) >= atRev) break;
       genIdx++;
-      g = this.generations[genIdx]!;
     }
+    const g = this.generation(genIdx);
     const revIndex = g.lastAtOrBefore(atRev);
     if (revIndex >= 0) available.add(revKey(g.main(revIndex), g.sub(revIndex)));
     return { genIdx, revIndex };
@@ -278,18 +315,18 @@ export class KeyIndex {
 
   /** Removes revisions older than the one live at atRev; records the kept revision in `available`. */
   compact(atRev: number, available: RevSet): void {
-    if (this.generations.length === 0) return;
+    if (this.retainsNothing()) return;
     const { genIdx, revIndex } = this.doCompact(atRev, available);
-    const g = this.generations[genIdx]!;
+    const g = this.generation(genIdx);
     // Any generation kept here is the current one or ends at or after atRev (see doCompact), so
     // its revision at atRev (possibly the tombstone AT atRev) stays.
     if (!g.isEmpty() && revIndex > 0) g.dropFirst(revIndex);
-    if (genIdx > 0) this.generations = this.generations.slice(genIdx);
+    if (genIdx > 0) this.ended = genIdx >= this.ended.length ? NO_GENERATIONS : this.ended.slice(genIdx);
   }
 
   /** Like compact, without changing anything: which revision of this key survives compact(atRev). */
   keep(atRev: number, available: RevSet): void {
-    if (this.isEmpty() || this.generations.length === 0) return;
+    if (this.retainsNothing()) return;
     this.doCompact(atRev, available);
   }
 }

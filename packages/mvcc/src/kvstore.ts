@@ -410,18 +410,20 @@ export class KVStore {
     // One index lookup for the read and the write (the checks that may fail ran before).
     const ki = this.index.indexOfBytes(req.key);
     const key = ki.key;
-    const prevIdx = ki.get(rev.main);
+    // The key's state now is its state before this write (a txn writes a key at most once); read
+    // from the KeyIndex's own fields, which allocates nothing and touches no other object.
+    const existed = ki.isLive;
     // The old lease comes from the lessor's key → lease map, so a plain overwrite reads nothing.
-    const needPrev = prevIdx !== undefined && (req.prevKv || req.ignoreValue || req.ignoreLease);
-    const prev = needPrev ? this.readKeyValue(prevIdx.modified) : undefined;
+    const needPrev = existed && (req.prevKv || req.ignoreValue || req.ignoreLease);
+    const prev = needPrev ? this.readKeyValue(ki.modified) : undefined;
     const value = req.ignoreValue ? prev!.value : (req.value ?? new Uint8Array(0));
     const lease = req.ignoreLease ? prev!.lease : (req.lease ?? NO_LEASE);
     const kv: KeyValue = {
       key: req.key,
       value,
-      createRevision: prevIdx === undefined ? rev.main : prevIdx.created.main,
+      createRevision: (existed ? ki.createdRevision : rev.main) as Revision,
       modRevision: rev.main,
-      version: prevIdx === undefined ? 1 : prevIdx.ver + 1,
+      version: existed ? ki.ver + 1 : 1,
       lease,
     };
     const encoded = this.encoder.encode(kv);
@@ -431,7 +433,7 @@ export class KVStore {
     tw.writes++;
     if (this.listeners.size > 0) tw.events.push({ type: 'PUT', kv });
     if (this.leases !== undefined) {
-      const oldLease = prevIdx === undefined ? NO_LEASE : this.leases.leaseOf(key);
+      const oldLease = existed ? this.leases.leaseOf(key) : NO_LEASE;
       if (oldLease !== NO_LEASE) this.leases.detach(oldLease, key);
       if (lease !== NO_LEASE) this.leases.attach(lease, key);
     }
@@ -629,8 +631,7 @@ export class KVStore {
         continue;
       }
       const ki = this.index.keyIndex(key);
-      const gens = ki?.generations;
-      if (gens === undefined || gens.length === 0 || (gens.length === 1 && gens[0]!.isEmpty())) {
+      if (ki === undefined || ki.retainsNothing()) {
         // The first retained revision of this key: earlier ones may have been compacted away, so
         // the generation's creation and version come from the stored KeyValue.
         this.index.restore(key, { main: kv.createRevision, sub: 0 }, rev, kv.version);

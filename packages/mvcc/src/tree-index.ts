@@ -148,7 +148,7 @@ export class TreeIndex {
     const empty: string[] = [];
     for (const [k, ki] of this.tree.entries()) {
       ki.compact(atRev, available);
-      if (ki.isEmpty()) empty.push(k);
+      if (ki.retainsNothing()) empty.push(k);
     }
     for (const k of empty) {
       this.tree.delete(k);
