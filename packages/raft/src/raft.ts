@@ -11,6 +11,7 @@
 import { restoreConfig } from './confchange/restore.js';
 import type { ResolvedConfig } from './config.js';
 import { type ProposalDroppedError, SnapshotTemporarilyUnavailableError } from './errors.js';
+import type { ForwardBatch } from './forward-proposals.js';
 import type { Message, MsgReadIndex } from './messages.js';
 import { RaftLog } from './raft-log.js';
 import { computeConfChange, restoreSnapshot, switchToConfig } from './raft-membership.js';
@@ -59,6 +60,8 @@ export class Raft {
   msgs: Message[] = [];
   /** Messages that may be sent only after the next Ready's entries and hard state are durable. */
   msgsAfterAppend: Message[] = [];
+  /** Follower: the forwarded MsgProp later proposals may join (see forward-proposals.ts). */
+  forwardBatch: ForwardBatch | undefined;
   lead: NodeId = NONE;
   /** The node a leader transfer is in progress to, or NONE. */
   leadTransferee: NodeId = NONE;

@@ -5,6 +5,7 @@
  */
 
 import { ProposalDroppedError } from './errors.js';
+import { forwardProposal } from './forward-proposals.js';
 import type { Message, MsgApp, MsgHeartbeat, MsgSnap } from './messages.js';
 import type { Raft } from './raft.js';
 import { type Index, NONE } from './types.js';
@@ -15,7 +16,7 @@ export function stepFollower(r: Raft, m: Message): ProposalDroppedError | undefi
     case 'MsgProp':
       if (r.lead === NONE) return new ProposalDroppedError('no leader');
       if (r.cfg.disableProposalForwarding) return new ProposalDroppedError('proposal forwarding disabled');
-      r.send({ ...m, from: r.id, to: r.lead, term: 0 as typeof m.term });
+      forwardProposal(r, m.entries);
       return undefined;
     case 'MsgApp':
     case 'MsgHeartbeat':
