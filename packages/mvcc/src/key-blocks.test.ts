@@ -1,6 +1,7 @@
 /**
  * Key blocks: encoding cuts entries into blocks by count and bytes, a block reads back every
  * entry it was given and nothing else, damage is caught, and the directory finds each key's block.
+ * A builder takes its batch buffers from a pool and says whether a read saw into one.
  */
 
 import { describe, expect, it } from 'vitest';
@@ -8,8 +9,10 @@ import { toBinary, utf8 } from './bytes.js';
 import {
   BLOCK_MAX_ENTRIES,
   BLOCK_TARGET_BYTES,
+  BlockBuilder,
   BlockDirectory,
   BlockFormatError,
+  BufferPool,
   blockRecordKey,
   encodeBlocks,
   KeyBlock,
@@ -103,5 +106,54 @@ describe('BlockDirectory', () => {
     );
     expect([0, 1, 2, 3].map((i) => d.first(i))).toEqual(['a', 'c', 'd', 'm']);
     expect(d.size).toBe(4);
+  });
+});
+
+describe('BlockBuilder with a BufferPool', () => {
+  const value = (i: number) => new Uint8Array(100).fill(i);
+
+  it('takes its next buffer from the pool: a buffer given back is written again', () => {
+    const pool = new BufferPool();
+    const builder = new BlockBuilder(1024, pool);
+    for (let i = 0; i < 5; i++) builder.add(key(i), value(i));
+    const first = builder.takeBatch();
+    expect(first.seen).toBe(false);
+    expect(first.blocks.map((b) => b.get(toBinary(key(2)))?.[0])).toEqual([2]);
+    pool.give(first.buffer);
+    expect(pool.size).toBe(1);
+    // The buffer lent to the builder when it took `first` is the one given back only at the
+    // following take, so write two batches.
+    for (let i = 0; i < 5; i++) builder.add(key(10 + i), value(10 + i));
+    const second = builder.takeBatch();
+    pool.give(second.buffer);
+    for (let i = 0; i < 5; i++) builder.add(key(20 + i), value(20 + i));
+    const third = builder.takeBatch();
+    expect(third.buffer === first.buffer || third.buffer === second.buffer).toBe(true);
+    expect(third.blocks[0]!.get(toBinary(key(22)))?.[0]).toBe(22);
+  });
+
+  it('reports a batch whose buffer a read saw into, until the buffer is replaced', () => {
+    const builder = new BlockBuilder(1024, new BufferPool());
+    builder.add(key(1), value(1));
+    expect(builder.get(toBinary(key(9)))).toBeUndefined();
+    expect(builder.get(toBinary(key(1)))?.[0]).toBe(1);
+    expect(builder.takeBatch().seen).toBe(true);
+    builder.add(key(2), value(2));
+    expect(builder.takeBatch().seen).toBe(false);
+    // A read, then growth past the buffer: the view stays in the old buffer, which is dropped.
+    builder.add(key(3), value(3));
+    expect(builder.get(toBinary(key(3)))?.[0]).toBe(3);
+    for (let i = 4; i < 40; i++) builder.add(key(i), value(i));
+    expect(builder.takeBatch().seen).toBe(false);
+  });
+
+  it('keeps at most its capacity, and takes only a buffer big enough', () => {
+    const pool = new BufferPool(2);
+    for (const n of [10, 20, 30]) pool.give(new ArrayBuffer(n));
+    expect(pool.size).toBe(2);
+    expect(pool.take(15).length).toBe(20);
+    // None left is big enough: a new one.
+    expect(pool.take(25).length).toBe(25);
+    expect(pool.size).toBe(1);
   });
 });

@@ -68,6 +68,51 @@ export function encodeBlocks(
 }
 
 /**
+ * Spare buffers for a BlockBuilder. A builder's buffer holds a whole batch (hundreds of KB), and a
+ * fresh one per batch cost a calloc and a page fault per 4 KiB touched; once LevelDB has copied a
+ * batch's blocks and nothing else can see them, the host gives the buffer back here.
+ */
+export class BufferPool {
+  private readonly spare: Uint8Array[] = [];
+
+  constructor(
+    /** Most buffers kept. */
+    private readonly capacity = 4,
+  ) {}
+
+  /** A buffer of at least `bytes` bytes (any content: the builder writes every byte it uses). */
+  take(bytes: number): Uint8Array {
+    for (let i = this.spare.length - 1; i >= 0; i--) {
+      const b = this.spare[i]!;
+      if (b.length < bytes) continue;
+      this.spare.splice(i, 1);
+      return b;
+    }
+    return new Uint8Array(bytes);
+  }
+
+  /** Gives back a buffer nothing refers to any more. */
+  give(buffer: ArrayBufferLike): void {
+    if (this.spare.length < this.capacity && buffer.byteLength <= MAX_KEPT_BUFFER_BYTES) {
+      this.spare.push(new Uint8Array(buffer));
+    }
+  }
+
+  /** Buffers kept (for tests). */
+  get size(): number {
+    return this.spare.length;
+  }
+}
+
+/** What BlockBuilder.takeBatch gives: the blocks, and the buffer they share. */
+export interface TakenBatch {
+  readonly blocks: KeyBlock[];
+  readonly buffer: ArrayBufferLike;
+  /** Whether a read was handed a view into `buffer` (it must then never be reused). */
+  readonly seen: boolean;
+}
+
+/**
  * Encodes entries of increasing keys into blocks as they come, each block's bytes contiguous in
  * one growing buffer: a write is copied once, when it is made, and nothing per entry is kept
  * for the garbage collector to trace until the blocks are taken.
@@ -84,9 +129,15 @@ export class BlockBuilder {
   /** The last key added: at lastAt, lastLength bytes (-1: none yet). */
   private lastAt = -1;
   private lastLength = 0;
+  /** Whether `get` handed out a view into the current buffer. */
+  private seen = false;
 
-  constructor(private readonly initialBytes = 64 * 1024) {
-    this.buf = new Uint8Array(initialBytes);
+  constructor(
+    private readonly initialBytes = 64 * 1024,
+    /** Where the next batch's buffer comes from (none: a new one each time). */
+    private readonly pool?: BufferPool,
+  ) {
+    this.buf = pool?.take(initialBytes) ?? new Uint8Array(initialBytes);
   }
 
   /** Whether nothing was added since the last `take`. */
@@ -151,11 +202,23 @@ export class BlockBuilder {
    */
   get(key: string): Uint8Array | undefined {
     const i = findFirstAtOrBefore(this.firsts, key);
-    return i < 0 ? undefined : this.block(i).get(key);
+    const v = i < 0 ? undefined : this.block(i).get(key);
+    if (v !== undefined) this.seen = true;
+    return v;
   }
 
   /** Blocks of everything added (checksummed; they share this builder's buffer), and starts afresh. */
   take(): KeyBlock[] {
+    return this.takeBatch().blocks;
+  }
+
+  /**
+   * take(), with the buffer the blocks share and whether `get` handed out a view into it: a
+   * buffer nobody saw into may go back to the pool once the blocks are no longer needed.
+   */
+  takeBatch(): TakenBatch {
+    const buffer = this.buf.buffer;
+    const seen = this.seen;
     const out: KeyBlock[] = [];
     for (let i = 0; i < this.starts.length; i++) {
       const block = this.block(i);
@@ -167,9 +230,11 @@ export class BlockBuilder {
       b[3] = c & 0xff;
       out.push(block);
     }
-    // The blocks keep the old buffer; the next batch gets a new one, about as big as this one
+    // The blocks keep the old buffer; the next batch gets another, about as big as this one
     // (within reason: a huge batch, such as a restore's, should not leave a huge buffer behind).
-    this.buf = new Uint8Array(Math.min(Math.max(this.initialBytes, this.at), MAX_KEPT_BUFFER_BYTES));
+    const next = Math.min(Math.max(this.initialBytes, this.at), MAX_KEPT_BUFFER_BYTES);
+    this.buf = this.pool?.take(next) ?? new Uint8Array(next);
+    this.seen = false;
     this.at = 0;
     this.starts.length = 0;
     this.firsts.length = 0;
@@ -177,7 +242,7 @@ export class BlockBuilder {
     this.count = 0;
     this.lastAt = -1;
     this.lastLength = 0;
-    return out;
+    return { blocks: out, buffer, seen };
   }
 
   /** Block i as it stands (header written; checksum not yet). */
@@ -197,6 +262,8 @@ export class BlockBuilder {
     const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
     bigger.set(this.buf.subarray(0, this.at));
     this.buf = bigger;
+    // Views `get` handed out stay in the old buffer, which is simply dropped.
+    this.seen = false;
   }
 }
 

@@ -149,6 +149,29 @@ describe('LevelBackend key blocks', () => {
     await be.close();
   });
 
+  it('reuses the buffer of a written batch, but never one a read saw into', async () => {
+    const be = await LevelBackend.open(await tempDir(), { sync: false });
+    const pool = (be as unknown as { buffers: { size: number } }).buffers;
+    const batch = (from: number, fill: number) => {
+      for (let i = from; i < from + 100; i++) be.putFresh(revKey(i), new Uint8Array(300).fill(fill));
+    };
+    // Batch 1 is read from memory while its blocks are being written: the view must stay valid.
+    batch(1, 0xaa);
+    const writing = be.flush();
+    const held = be.get(revKey(50))!;
+    await writing;
+    expect(pool.size).toBe(0);
+    // Nobody reads batches 2..9: each buffer goes back to the pool and is written again.
+    for (let b = 2; b < 10; b++) {
+      batch(b * 100, b);
+      await be.flush();
+      expect(pool.size).toBe(1);
+    }
+    expect(held.every((x) => x === 0xaa)).toBe(true);
+    expect(plain(be.get(revKey(950)))).toEqual(new Uint8Array(300).fill(9));
+    await be.close();
+  });
+
   it('drops a new key deleted in the same batch (compaction of a revision not yet flushed)', async () => {
     const dir = await tempDir();
     let be = await LevelBackend.open(dir, { sync: false });

@@ -24,9 +24,11 @@ import {
   BlockBuilder,
   BlockDirectory,
   BlockFormatError,
+  BufferPool,
   blockRecordKey,
   encodeBlocks,
   KeyBlock,
+  type TakenBatch,
 } from './key-blocks.js';
 import { ReadCache } from './read-cache.js';
 import { WriteOverlay } from './write-overlay.js';
@@ -72,7 +74,7 @@ export class LevelBackend implements Backend {
    * applying requests writes), already encoded into blocks. Invariant: every key-bucket write
    * in `pending` was made after all of these (see `putFresh`), so `pending` is newer.
    */
-  private builder = new BlockBuilder();
+  private builder: BlockBuilder;
   /** Whether `pending` holds a key-bucket write (the builder then takes none until the flush). */
   private blockedInOverlay = false;
   /** Overlays handed to LevelDB and not yet written, oldest first. */
@@ -90,6 +92,13 @@ export class LevelBackend implements Backend {
    * points at them, and LevelDB does not have them yet.
    */
   private readonly unwritten = new Map<string, KeyBlock>();
+  /** The builder's buffers, reused once LevelDB has a batch's blocks (see BufferPool). */
+  private readonly buffers = new BufferPool();
+  /**
+   * Buffers of the builder's batches not yet written, and whether a read was handed a view into
+   * one (a block of it served from `unwritten`): only a buffer nobody saw into is reused.
+   */
+  private readonly lent = new Map<ArrayBufferLike, boolean>();
   private readonly sealer = new Sealer();
 
   private constructor(
@@ -102,6 +111,7 @@ export class LevelBackend implements Backend {
   ) {
     this.cache = new ReadCache(readCacheBytes);
     this.blockCache = new ReadCache(readCacheBytes);
+    this.builder = new BlockBuilder(undefined, this.buffers);
   }
 
   /**
@@ -207,7 +217,13 @@ export class LevelBackend implements Backend {
 
   /** The block whose first key is `first`: made by an unwritten flush, cached, or read and verified. */
   private block(first: string): KeyBlock {
-    const known = this.unwritten.get(first) ?? this.blockCache.get(first);
+    const unwritten = this.unwritten.get(first);
+    if (unwritten !== undefined) {
+      const buffer = unwritten.bytes.buffer;
+      if (this.lent.has(buffer)) this.lent.set(buffer, true);
+      return unwritten;
+    }
+    const known = this.blockCache.get(first);
     if (known !== undefined) return known;
     const recordKey = blockRecordKey(first);
     let stored: Uint8Array | undefined;
@@ -281,7 +297,8 @@ export class LevelBackend implements Backend {
     const batch = this.db.batch();
     // The builder's blocks first: the overlay's key-bucket writes are newer.
     const made: KeyBlock[] = [];
-    if (!this.builder.isEmpty) this.appendBlocks(this.builder, batch, made);
+    const lent = this.builder.isEmpty ? undefined : this.appendBlocks(this.builder, batch, made);
+    if (lent !== undefined) this.lent.set(lent.buffer, lent.seen);
     const blockedKeys: Uint8Array[] = [];
     const blockedValues: (Uint8Array | null)[] = [];
     overlay.forEach((key, v) => {
@@ -297,9 +314,21 @@ export class LevelBackend implements Backend {
     if (blockedKeys.length > 0) made.push(...this.writeBlocks(blockedKeys, blockedValues, batch));
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
-      await batch.write({ sync: this.sync });
+      try {
+        await batch.write({ sync: this.sync });
+      } catch (e) {
+        // The blocks stay served from memory (unwritten): their buffer is never reused.
+        if (lent !== undefined) this.lent.delete(lent.buffer);
+        throw e;
+      }
       this.writing.shift();
       this.written(made);
+      // LevelDB copied the blocks when they were added to the batch, and they are no longer
+      // served from memory: their buffer may be reused unless a read saw into it.
+      if (lent !== undefined) {
+        if (this.lent.get(lent.buffer) === false) this.buffers.give(lent.buffer);
+        this.lent.delete(lent.buffer);
+      }
     });
     return this.lastWrite;
   }
@@ -377,15 +406,17 @@ export class LevelBackend implements Backend {
    * Adds the blocks of `builder` (keys past every stored one) to `batch` and after every block
    * of the directory; they are served from memory (and listed in `made`) until written.
    */
-  private appendBlocks(builder: BlockBuilder, batch: ChainedBatch, made: KeyBlock[]): void {
+  private appendBlocks(builder: BlockBuilder, batch: ChainedBatch, made: KeyBlock[]): TakenBatch {
     const last = builder.lastKey();
-    for (const block of builder.take()) {
+    const taken = builder.takeBatch();
+    for (const block of taken.blocks) {
       batch.put(blockRecordKey(block.first), block.bytes);
       this.unwritten.set(block.first, block);
       this.blocks.append(block.first);
       made.push(block);
     }
     this.blocks.setLastKey(last);
+    return taken;
   }
 
   /** The batch holding these blocks is written: LevelDB serves them from now on. */
