@@ -238,6 +238,9 @@ export async function createNode(
         },
         leaderChanges: () => node?.leaderChanges ?? 0,
         hasLeader: () => raft.lead !== 0n,
+        onFailed: (err) => {
+          if (err instanceof CoreError && err.retryable) node?.metrics.proposalsFailed.inc();
+        },
       },
       waits,
       new RequestIdGenerator(self.id, Date.now(), requests.last(memberRequestPrefix(self.id))),

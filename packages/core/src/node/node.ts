@@ -33,7 +33,6 @@ import type { AuthInfo } from '../auth/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { type Compactor, newCompactor, parseAutoCompaction } from '../compactor.js';
 import { type NodeConfig, quotaBytes } from '../config.js';
-import { CoreError } from '../errors.js';
 import type { ClusterId, MemberId } from '../ids.js';
 import { Metrics } from '../metrics/metrics.js';
 import { NodeStoppedError } from '../node-errors.js';
@@ -324,10 +323,7 @@ export class TsetcdNode extends EventEmitter<NodeEvents> implements AsyncDisposa
   /** @internal Proposes a replicated request and resolves with what applying it returned. */
   propose(req: ReplicatedRequest, opts: ProposeOptions = {}): Promise<unknown> {
     if (this.closed) return Promise.reject(new NodeStoppedError());
-    return this.parts.proposer.propose(req, opts).catch((err: unknown) => {
-      if (err instanceof CoreError && err.retryable) this.metrics.proposalsFailed.inc();
-      throw err;
-    });
+    return this.parts.proposer.propose(req, opts);
   }
 
   /** @internal Resolves once a linearizable read may be served locally. */

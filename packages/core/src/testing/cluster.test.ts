@@ -142,11 +142,20 @@ describe('a 3-member in-memory cluster', () => {
     cluster.partition([0], [1], [2]);
     const lone = cluster.node(others[0]!);
     await cluster.sleep(1_000);
+    const failedBefore = lone.metrics.snapshot().etcd_server_proposals_failed_total;
     await expect(lone.kv.put('x', '1', { timeoutMs: 2_000 })).rejects.toBeInstanceOf(NoLeaderError);
+    // A retryable failure counts as a failed proposal; a canceled one (below) does not.
+    expect(lone.metrics.snapshot().etcd_server_proposals_failed_total).toBe((failedBefore as number) + 1);
     const ac = new AbortController();
     const p = lone.kv.put('y', '1');
     ac.abort();
     await expect(lone.kv.put('y', '1', { signal: ac.signal })).rejects.toBeInstanceOf(RequestCanceledError);
+    const ac3 = new AbortController();
+    const aborted = lone.kv.put('z', '1', { signal: ac3.signal });
+    await cluster.sleep(10);
+    ac3.abort();
+    await expect(aborted).rejects.toBeInstanceOf(RequestCanceledError);
+    expect(lone.metrics.snapshot().etcd_server_proposals_failed_total).toBe((failedBefore as number) + 1);
     const ac2 = new AbortController();
     const pending = lone.kv.get('y', { signal: ac2.signal });
     await cluster.sleep(10);
