@@ -147,13 +147,30 @@ describe('BlockBuilder with a BufferPool', () => {
     expect(builder.takeBatch().seen).toBe(false);
   });
 
-  it('keeps at most its capacity, and takes only a buffer big enough', () => {
+  it('gives back the buffer it outgrew, unless a read saw into it', () => {
+    for (const read of [false, true]) {
+      const pool = new BufferPool();
+      const builder = new BlockBuilder(1024, pool);
+      builder.add(key(0), value(0));
+      if (read) expect(builder.get(toBinary(key(0)))?.[0]).toBe(0);
+      for (let i = 1; i < 15; i++) builder.add(key(i), value(i)); // 1.7 KB: one growth
+      expect(pool.size).toBe(read ? 0 : 1);
+      expect(builder.take()[0]!.get(toBinary(key(14)))?.[0]).toBe(14);
+    }
+  });
+
+  it('keeps its biggest buffers up to its capacity, and hands out the biggest', () => {
     const pool = new BufferPool(2);
-    for (const n of [10, 20, 30]) pool.give(new ArrayBuffer(n));
+    for (const n of [20, 10, 30]) pool.give(new ArrayBuffer(n));
+    // Full at 20 and 10: 30 takes the place of 10.
     expect(pool.size).toBe(2);
-    expect(pool.take(15).length).toBe(20);
-    // None left is big enough: a new one.
+    expect(pool.take(15).length).toBe(30);
+    // The one left (20) is not big enough: a new one.
     expect(pool.take(25).length).toBe(25);
-    expect(pool.size).toBe(1);
+    expect(pool.take(5).length).toBe(20);
+    expect(pool.size).toBe(0);
+    // A buffer smaller than every kept one is dropped when full.
+    for (const n of [40, 50, 8]) pool.give(new ArrayBuffer(n));
+    expect([pool.take(1).length, pool.take(1).length]).toEqual([50, 40]);
   });
 });

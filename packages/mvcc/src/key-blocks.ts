@@ -33,8 +33,12 @@ const FORMAT = 1;
 const HEADER_BYTES = 4 + 1 + 2;
 const ENTRY_OVERHEAD = 2 + 4;
 const MAX_KEY_BYTES = 0xffff;
-/** Largest buffer a BlockBuilder starts a batch with (it grows as needed). */
-const MAX_KEPT_BUFFER_BYTES = 1024 * 1024;
+/**
+ * Largest buffer a BlockBuilder starts a batch with (it grows as needed) or a BufferPool keeps:
+ * a host that commits every 100 ms under load fills 1.5–3 MB a batch; a huge batch, such as a
+ * restore's, should not leave a huge buffer behind.
+ */
+const MAX_KEPT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** A block's entries could not be trusted (bad checksum or layout). */
 export class BlockFormatError extends Error {
@@ -77,25 +81,34 @@ export class BufferPool {
 
   constructor(
     /** Most buffers kept. */
-    private readonly capacity = 4,
+    private readonly capacity = 3,
   ) {}
 
-  /** A buffer of at least `bytes` bytes (any content: the builder writes every byte it uses). */
+  /**
+   * A buffer of at least `bytes` bytes (any content: the builder writes every byte it uses): the
+   * biggest kept, so that a batch seldom outgrows it, or a new one if none is big enough.
+   */
   take(bytes: number): Uint8Array {
-    for (let i = this.spare.length - 1; i >= 0; i--) {
-      const b = this.spare[i]!;
-      if (b.length < bytes) continue;
-      this.spare.splice(i, 1);
-      return b;
+    let best = -1;
+    for (let i = 0; i < this.spare.length; i++) {
+      if (best < 0 || this.spare[i]!.length > this.spare[best]!.length) best = i;
     }
-    return new Uint8Array(bytes);
+    if (best < 0 || this.spare[best]!.length < bytes) return new Uint8Array(bytes);
+    return this.spare.splice(best, 1)[0]!;
   }
 
-  /** Gives back a buffer nothing refers to any more. */
+  /** Gives back a buffer nothing refers to any more; when full, the smallest kept makes room. */
   give(buffer: ArrayBufferLike): void {
-    if (this.spare.length < this.capacity && buffer.byteLength <= MAX_KEPT_BUFFER_BYTES) {
+    if (buffer.byteLength > MAX_KEPT_BUFFER_BYTES) return;
+    if (this.spare.length < this.capacity) {
       this.spare.push(new Uint8Array(buffer));
+      return;
     }
+    let smallest = 0;
+    for (let i = 1; i < this.spare.length; i++) {
+      if (this.spare[i]!.length < this.spare[smallest]!.length) smallest = i;
+    }
+    if (this.spare[smallest]!.length < buffer.byteLength) this.spare[smallest] = new Uint8Array(buffer);
   }
 
   /** Buffers kept (for tests). */
@@ -259,10 +272,13 @@ export class BlockBuilder {
 
   private reserve(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    const size = Math.max(this.buf.length * 2, this.at + n);
+    const bigger = this.pool?.take(size) ?? new Uint8Array(size);
     bigger.set(this.buf.subarray(0, this.at));
+    // No block refers to the old buffer yet: it is free unless `get` handed out a view into it,
+    // in which case it is simply dropped.
+    if (!this.seen) this.pool?.give(this.buf.buffer);
     this.buf = bigger;
-    // Views `get` handed out stay in the old buffer, which is simply dropped.
     this.seen = false;
   }
 }
