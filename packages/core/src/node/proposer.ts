@@ -37,7 +37,7 @@ export interface ProposerHost {
   leaderChanges(): number;
   /** Whether a leader is known now. */
   hasLeader(): boolean;
-  /** Told of every error a proposal's caller gets (for etcd_server_proposals_failed_total). */
+  /** Told of every error the caller of a normal (not membership) proposal gets (etcd_server_proposals_failed_total). */
   onFailed?(err: unknown): void;
 }
 
@@ -76,14 +76,20 @@ export class Proposer {
   propose(req: ReplicatedRequest, opts: ProposeOptions = {}): Promise<unknown> {
     const id = this.ids.id();
     const ai = opts.auth;
-    const data = encodeRequest({
-      id,
-      req,
-      ...(ai !== undefined ? { user: ai.username, authRevision: ai.revision } : {}),
-    });
+    let data: Uint8Array;
+    try {
+      data = encodeRequest({
+        id,
+        req,
+        ...(ai !== undefined ? { user: ai.username, authRevision: ai.revision } : {}),
+      });
+    } catch (err) {
+      // Callers get every error as a rejection, never a throw.
+      return Promise.reject(err);
+    }
     // etcd allows the request limit plus a little envelope overhead.
     if (data.length > this.limits.maxRequestBytes + 1024) return Promise.reject(new RequestTooLargeError());
-    return this.submitAndWait(id, () => this.host.propose(data), opts);
+    return this.submitAndWait(id, () => this.host.propose(data), opts, true);
   }
 
   /**
@@ -98,10 +104,16 @@ export class Proposer {
     const id = this.ids.id();
     const context = encodeConfChangeContext({ id, ...(member !== undefined ? { member } : {}) });
     const cc: ConfChange = { transition: 'auto', changes, context };
-    return this.submitAndWait(id, () => this.host.proposeConfChange(cc), opts);
+    return this.submitAndWait(id, () => this.host.proposeConfChange(cc), opts, false);
   }
 
-  private async submitAndWait(id: bigint, submit: () => void, opts: CallOptions): Promise<unknown> {
+  /** `counted`: a failure is reported to `onFailed` (etcd counts normal proposals only). */
+  private async submitAndWait(
+    id: bigint,
+    submit: () => void,
+    opts: CallOptions,
+    counted: boolean,
+  ): Promise<unknown> {
     if (opts.signal?.aborted) throw new RequestCanceledError(opts.signal.reason);
     const result = this.waits.register(id);
     const timeout = opts.timeoutMs ?? this.limits.timeoutMs;
@@ -116,7 +128,7 @@ export class Proposer {
     this.deadlines.delete(id);
     if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
     if (!r.ok) {
-      this.host.onFailed?.(r.error);
+      if (counted) this.host.onFailed?.(r.error);
       throw r.error;
     }
     return r.value;
