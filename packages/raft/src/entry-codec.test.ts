@@ -52,4 +52,15 @@ describe('the binary entry codec', () => {
     expect(() => decodeEntries(badTerm)).toThrow(/term must be a non-negative safe integer/);
     expect(() => decodeEntries(new Uint8Array([0, 0, 0, 5]))).toThrow(/truncated/);
   });
+
+  it('names the entry and the field that is wrong', () => {
+    const two = encodeEntries([normal(1, 1, 'a'), normal(1, 2, 'b')]);
+    const second = 4 + 17 + 4 + 1; // count, then the first entry (header, length, 1 byte of data)
+    new DataView(two.buffer).setFloat64(second + 9, -2);
+    expect(() => decodeEntries(two, 'm.entries')).toThrow(
+      'm.entries[1].index must be a non-negative safe integer',
+    );
+    const cut = encodeEntries([normal(1, 1, 'a'), normal(1, 2, 'bcd')]);
+    expect(() => decodeEntries(cut.subarray(0, cut.length - 1))).toThrow('entries[1].data: truncated');
+  });
 });

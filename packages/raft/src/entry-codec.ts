@@ -66,57 +66,59 @@ export function encodeEntries(entries: readonly Entry[]): Uint8Array {
   return out;
 }
 
-/** Decodes what encodeEntries made; throws InvalidMessageError (naming the entry) on anything else. */
+/**
+ * Decodes what encodeEntries made; throws InvalidMessageError (naming the entry) on anything else.
+ * Error paths are built only when an error is thrown: this runs for every entry a member receives.
+ */
 export function decodeEntries(bytes: Uint8Array, path = 'entries'): Entry[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const need = (at: number, n: number, what: string) => {
-    if (at + n > bytes.length) throw new InvalidMessageError(`${what}: truncated`);
+  const fail = (i: number, what: string): never => {
+    throw new InvalidMessageError(`${path}[${i}]${what}`);
   };
-  need(0, 4, path);
+  if (bytes.length < 4) throw new InvalidMessageError(`${path}: truncated`);
   const count = dv.getUint32(0);
   const out: Entry[] = [];
   let at = 4;
   for (let i = 0; i < count; i++) {
-    const p = `${path}[${i}]`;
-    need(at, HEADER, p);
+    if (at + HEADER > bytes.length) fail(i, ': truncated');
     const kind = dv.getUint8(at);
-    const term = counter(dv.getFloat64(at + 1), `${p}.term`) as Term;
-    const index = counter(dv.getFloat64(at + 9), `${p}.index`) as Index;
+    const term = dv.getFloat64(at + 1) as Term;
+    const index = dv.getFloat64(at + 9) as Index;
+    if (!isCounter(term)) fail(i, '.term must be a non-negative safe integer');
+    if (!isCounter(index)) fail(i, '.index must be a non-negative safe integer');
     at += HEADER;
     if (kind === KIND_NORMAL) {
-      need(at, 4, p);
+      if (at + 4 > bytes.length) fail(i, ': truncated');
       const len = dv.getUint32(at);
-      need(at + 4, len, `${p}.data`);
+      if (at + 4 + len > bytes.length) fail(i, '.data: truncated');
       out.push({ type: 'EntryNormal', term, index, data: bytes.subarray(at + 4, at + 4 + len) });
       at += 4 + len;
       continue;
     }
-    if (kind !== KIND_CONF) throw new InvalidMessageError(`${p}.type: unknown kind ${kind}`);
-    need(at, 3, p);
+    if (kind !== KIND_CONF) fail(i, `.type: unknown kind ${kind}`);
+    if (at + 3 > bytes.length) fail(i, ': truncated');
     const transition = TRANSITIONS[dv.getUint8(at)];
-    if (transition === undefined) throw new InvalidMessageError(`${p}.change.transition: unknown`);
+    if (transition === undefined) fail(i, '.change.transition: unknown');
     const n = dv.getUint16(at + 1);
     at += 3;
-    need(at, 9 * n + 4, `${p}.change`);
+    if (at + 9 * n + 4 > bytes.length) fail(i, '.change: truncated');
     const changes: ConfChange['changes'][number][] = [];
     for (let j = 0; j < n; j++) {
       const type = CC_TYPES[dv.getUint8(at)];
-      if (type === undefined) throw new InvalidMessageError(`${p}.change.changes[${j}].type: unknown`);
-      changes.push({ type, nodeId: dv.getBigUint64(at + 1) });
+      if (type === undefined) fail(i, `.change.changes[${j}].type: unknown`);
+      changes.push({ type: type!, nodeId: dv.getBigUint64(at + 1) });
       at += 9;
     }
     const len = dv.getUint32(at);
-    need(at + 4, len, `${p}.change.context`);
+    if (at + 4 + len > bytes.length) fail(i, '.change.context: truncated');
     const context = bytes.subarray(at + 4, at + 4 + len);
     at += 4 + len;
-    out.push({ type: 'EntryConfChange', term, index, change: { transition, changes, context } });
+    out.push({ type: 'EntryConfChange', term, index, change: { transition: transition!, changes, context } });
   }
   if (at !== bytes.length) throw new InvalidMessageError(`${path}: ${bytes.length - at} trailing bytes`);
   return out;
 }
 
-function counter(n: number, path: string): number {
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new InvalidMessageError(`${path} must be a non-negative safe integer`);
-  return n;
+function isCounter(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
 }

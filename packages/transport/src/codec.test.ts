@@ -143,6 +143,34 @@ describe('codec', () => {
     expect(() => decodeValue(proto)).toThrow(CodecError);
   });
 
+  it("checks an E bin's entries as it decodes them, and ignores E on a type without entries", () => {
+    const app: Message = {
+      type: 'MsgApp',
+      from: 1n,
+      to: 2n,
+      term: 3 as Term,
+      logTerm: 3 as Term,
+      index: 4 as Index,
+      commit: 4 as Index,
+      entries: [
+        { type: 'EntryNormal', term: 3 as Term, index: 5 as Index, data: new Uint8Array([1]) },
+        { type: 'EntryNormal', term: 3 as Term, index: 6 as Index, data: new Uint8Array([2]) },
+      ],
+    };
+    const entryBin = (decodeValue(encodeMessage(app)) as { E: Uint8Array }).E;
+    expect(plain(decodeMessage(encodeMessage(app)))).toEqual(plain(app));
+    // The second entry's index (at 4 + 22 + 9) made negative: refused, naming it.
+    const bad = entryBin.slice();
+    new DataView(bad.buffer).setFloat64(4 + 22 + 9, -1);
+    expect(codecError(() => decodeMessage(encodeValue({ ...app, entries: [], E: bad }))).message).toContain(
+      'message.entries[1].index must be a non-negative safe integer',
+    );
+    // An E bin beside entries on the map: E's entries win, as the encoder never sends both.
+    const both = decodeMessage(encodeValue({ ...app, entries: [app.entries[0]], E: entryBin }));
+    expect(both.type === 'MsgApp' && both.entries.map((e) => e.index)).toEqual([5, 6]);
+    expect(decodeMessage(encodeValue({ ...heartbeat, E: entryBin }))).toEqual(heartbeat);
+  });
+
   it('throws only CodecError on random mutations of valid encodings (fuzz, 5000 cases)', () => {
     const rand = seededRandom(99);
     const gen = new MessageGenerator(rand, 256);

@@ -97,18 +97,23 @@ export function decodeMessage(bytes: Uint8Array): Message {
 
 const EMPTY_ENTRIES: readonly Entry[] = [];
 
-/** Puts the entries of an `E` bin back in `entries` (see encodeMessage). */
-function withEntries(v: unknown, what: string): unknown {
+/**
+ * Takes a message's `E` bin (see encodeMessage) out of it and decodes its entries, or returns
+ * undefined when there is none. The message keeps an empty `entries` for validation.
+ */
+function takeEntries(v: unknown, what: string): Entry[] | undefined {
   const o = v as { E?: unknown; entries?: unknown } | null;
-  if (o === null || typeof o !== 'object' || o.E === undefined) return v;
+  if (o === null || typeof o !== 'object' || o.E === undefined) return undefined;
   if (!(o.E instanceof Uint8Array)) throw new CodecError(`${what}: E must be bytes`);
+  let entries: Entry[];
   try {
-    o.entries = decodeEntries(o.E, `${what}.entries`);
+    entries = decodeEntries(o.E, `${what}.entries`);
   } catch (err) {
     throw new CodecError(err instanceof Error ? err.message : String(err), { cause: err });
   }
   delete o.E;
-  return o;
+  o.entries = EMPTY_ENTRIES;
+  return entries;
 }
 
 /**
@@ -136,9 +141,17 @@ export function decodeMessageList(bytes: Uint8Array): Message[] {
   return v.map((m, i) => validated(m, `message ${i}`));
 }
 
+/**
+ * Validates a decoded message. Entries that came in an `E` bin were checked field by field as
+ * they were decoded, so they are put in after validateMessage rather than checked again (for
+ * every entry every follower receives); a message type without entries ignores them, as it
+ * ignores any other extra field.
+ */
 function validated(v: unknown, what: string): Message {
+  const entries = takeEntries(v, what);
   try {
-    return validateMessage(withEntries(v, what));
+    const m = validateMessage(v);
+    return entries === undefined || !('entries' in m) ? m : ({ ...m, entries } as Message);
   } catch (err) {
     const detail = err instanceof InvalidMessageError ? err.message : String(err);
     throw new CodecError(`${what}: ${detail}`, { cause: err });
