@@ -27,6 +27,28 @@ describe('request encoding in log entries', () => {
     }
   });
 
+  it('carves small puts from a shared buffer without overlap; a big one gets its own', () => {
+    const put = (i: number, bytes: number): RequestEnvelope => ({
+      id: BigInt(i + 1),
+      req: { op: 'put', put: { key: b(`k${i}`), value: new Uint8Array(bytes).fill(i) } },
+    });
+    // Enough 300-byte puts to fill more than one 64 KiB slab.
+    const envs = Array.from({ length: 400 }, (_, i) => put(i, 300));
+    const encoded = envs.map(encodeRequest);
+    expect(encoded[1]!.buffer).toBe(encoded[0]!.buffer);
+    expect(encoded[1]!.byteOffset).toBe(encoded[0]!.byteOffset + encoded[0]!.length);
+    expect(new Set(encoded.map((e) => e.buffer)).size).toBeGreaterThan(1);
+    encoded.forEach((e, i) => expect(decodeRequest(e)).toEqual(envs[i]));
+    const big = encodeRequest(put(1000, 5000));
+    expect([big.byteOffset, big.buffer.byteLength]).toEqual([0, big.length]);
+    expect(decodeRequest(big)).toEqual(put(1000, 5000));
+    // A small put after a big one goes back to the slab, whose bytes are intact.
+    const after = encodeRequest(put(1001, 10));
+    expect(after.byteOffset).toBeGreaterThan(0);
+    expect(decodeRequest(after)).toEqual(put(1001, 10));
+    encoded.forEach((e, i) => expect(decodeRequest(e)).toEqual(envs[i]));
+  });
+
   it('round-trips every other request through msgpack', () => {
     const others: RequestEnvelope[] = [
       { id: 2n, req: { op: 'deleteRange', deleteRange: { key: b('a'), rangeEnd: b('b'), prevKv: true } } },

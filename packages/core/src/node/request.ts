@@ -151,30 +151,64 @@ function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
     4 +
     put.key.length +
     (put.value !== undefined ? 4 + put.value.length : 0);
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
+  const out = allocPut(size);
+  const dv = putView;
+  const base = out.byteOffset;
   out[0] = PUT_TAG;
-  dv.setBigUint64(1, env.id);
+  dv.setBigUint64(base + 1, env.id);
   out[9] = flags;
   let at = 10;
   if (hasLease) {
-    dv.setBigUint64(at, put.lease!);
+    dv.setBigUint64(base + at, put.lease!);
     at += 8;
   }
   if (user !== undefined) {
-    dv.setUint16(at, user.length);
+    dv.setUint16(base + at, user.length);
     out.set(user, at + 2);
     at += 2 + user.length;
-    dv.setFloat64(at, env.authRevision ?? 0);
+    dv.setFloat64(base + at, env.authRevision ?? 0);
     at += 8;
   }
-  dv.setUint32(at, put.key.length);
+  dv.setUint32(base + at, put.key.length);
   out.set(put.key, at + 4);
   at += 4 + put.key.length;
   if (put.value !== undefined) {
-    dv.setUint32(at, put.value.length);
+    dv.setUint32(base + at, put.value.length);
     out.set(put.value, at + 4);
   }
+  return out;
+}
+
+/**
+ * Encoded puts are carved from shared 64 KiB slabs, as Node's Buffer pool does: V8 gives every
+ * Uint8Array over 64 bytes its own ArrayBuffer, one allocation (and one more for the garbage
+ * collector's ArrayBuffer sweeper) per proposed write. A slab lives while any put carved from it
+ * does (in the raft log until a snapshot compacts it); no two puts share bytes.
+ */
+const PUT_SLAB_BYTES = 64 * 1024;
+/** Bigger puts get their own buffer (a slab holds at least 16 of the largest). */
+const PUT_SLAB_MAX_BYTES = 4 * 1024;
+let putSlab = new ArrayBuffer(PUT_SLAB_BYTES);
+let putSlabAt = 0;
+/** A DataView over the buffer of the put being encoded (allocPut sets it). */
+let putView = new DataView(putSlab);
+
+/** `size` fresh bytes for an encoded put; sets putView to a view of their buffer. */
+function allocPut(size: number): Uint8Array {
+  if (size > PUT_SLAB_MAX_BYTES) {
+    const own = new Uint8Array(size);
+    putView = new DataView(own.buffer);
+    return own;
+  }
+  if (putSlabAt + size > PUT_SLAB_BYTES || putView.buffer !== putSlab) {
+    if (putSlabAt + size > PUT_SLAB_BYTES) {
+      putSlab = new ArrayBuffer(PUT_SLAB_BYTES);
+      putSlabAt = 0;
+    }
+    putView = new DataView(putSlab);
+  }
+  const out = new Uint8Array(putSlab, putSlabAt, size);
+  putSlabAt += size;
   return out;
 }
 
