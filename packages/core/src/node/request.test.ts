@@ -38,7 +38,7 @@ describe('request encoding in log entries', () => {
     expect(encoded[1]!.buffer).toBe(encoded[0]!.buffer);
     expect(encoded[1]!.byteOffset).toBe(encoded[0]!.byteOffset + encoded[0]!.length);
     expect(new Set(encoded.map((e) => e.buffer)).size).toBeGreaterThan(1);
-    encoded.forEach((e, i) => expect(decodeRequest(e)).toEqual(envs[i]));
+    expect(encoded.map(decodeRequest)).toEqual(envs);
     const big = encodeRequest(put(1000, 5000));
     expect([big.byteOffset, big.buffer.byteLength]).toEqual([0, big.length]);
     expect(decodeRequest(big)).toEqual(put(1000, 5000));
@@ -46,7 +46,7 @@ describe('request encoding in log entries', () => {
     const after = encodeRequest(put(1001, 10));
     expect(after.byteOffset).toBeGreaterThan(0);
     expect(decodeRequest(after)).toEqual(put(1001, 10));
-    encoded.forEach((e, i) => expect(decodeRequest(e)).toEqual(envs[i]));
+    expect(encoded.map(decodeRequest)).toEqual(envs);
   });
 
   it('round-trips every other request through msgpack', () => {
