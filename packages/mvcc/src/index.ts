@@ -79,6 +79,7 @@ export {
 } from './maintenance/snapshot.js';
 export { SNAPSHOT_FORMAT_VERSION } from './maintenance/snapshot-format.js';
 export { MemoryBackend } from './memory-backend.js';
+export { allocBytes } from './slab.js';
 export { MvccStore, type MvccStoreHooks, type MvccStoreOptions, type RestoreOptions } from './store.js';
 export { DEFAULT_MAX_TXN_OPS } from './txn.js';
 export * from './types.js';

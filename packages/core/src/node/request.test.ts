@@ -36,7 +36,7 @@ describe('request encoding in log entries', () => {
     const envs = Array.from({ length: 400 }, (_, i) => put(i, 300));
     const encoded = envs.map(encodeRequest);
     expect(encoded[1]!.buffer).toBe(encoded[0]!.buffer);
-    expect(encoded[1]!.byteOffset).toBe(encoded[0]!.byteOffset + encoded[0]!.length);
+    expect(encoded[1]!.byteOffset).toBeGreaterThanOrEqual(encoded[0]!.byteOffset + encoded[0]!.length);
     expect(new Set(encoded.map((e) => e.buffer)).size).toBeGreaterThan(1);
     expect(encoded.map(decodeRequest)).toEqual(envs);
     const big = encodeRequest(put(1000, 5000));

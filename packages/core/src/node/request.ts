@@ -10,13 +10,14 @@
  */
 
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type {
-  AlarmType,
-  CompactionRequest,
-  DeleteRangeRequest,
-  LeaseId,
-  PutRequest,
-  TxnRequest,
+import {
+  type AlarmType,
+  allocBytes,
+  type CompactionRequest,
+  type DeleteRangeRequest,
+  type LeaseId,
+  type PutRequest,
+  type TxnRequest,
 } from '@tsetcd/mvcc';
 import { NODE_ID_EXTENSION_CODEC } from '@tsetcd/transport';
 import { MalformedRequestError } from '../node-errors.js';
@@ -132,6 +133,9 @@ const F_VALUE = 32;
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+/** A DataView over the buffer of the put being encoded (one per slab: see encodePut). */
+let putView: DataView = new DataView(new ArrayBuffer(0));
+
 function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
   const user = env.user === undefined ? undefined : utf8Encoder.encode(env.user);
   const hasLease = put.lease !== undefined && put.lease !== 0n;
@@ -151,7 +155,10 @@ function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
     4 +
     put.key.length +
     (put.value !== undefined ? 4 + put.value.length : 0);
-  const out = allocPut(size);
+  // Carved from mvcc's shared slabs: an ArrayBuffer of its own per proposed write cost a calloc
+  // and work for V8's ArrayBuffer sweeper. Written through one DataView per slab.
+  const out = allocBytes(size);
+  if (putView.buffer !== out.buffer) putView = new DataView(out.buffer);
   const dv = putView;
   const base = out.byteOffset;
   out[0] = PUT_TAG;
@@ -176,39 +183,6 @@ function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
     dv.setUint32(base + at, put.value.length);
     out.set(put.value, at + 4);
   }
-  return out;
-}
-
-/**
- * Encoded puts are carved from shared 64 KiB slabs, as Node's Buffer pool does: V8 gives every
- * Uint8Array over 64 bytes its own ArrayBuffer, one allocation (and one more for the garbage
- * collector's ArrayBuffer sweeper) per proposed write. A slab lives while any put carved from it
- * does (in the raft log until a snapshot compacts it); no two puts share bytes.
- */
-const PUT_SLAB_BYTES = 64 * 1024;
-/** Bigger puts get their own buffer (a slab holds at least 16 of the largest). */
-const PUT_SLAB_MAX_BYTES = 4 * 1024;
-let putSlab = new ArrayBuffer(PUT_SLAB_BYTES);
-let putSlabAt = 0;
-/** A DataView over the buffer of the put being encoded (allocPut sets it). */
-let putView = new DataView(putSlab);
-
-/** `size` fresh bytes for an encoded put; sets putView to a view of their buffer. */
-function allocPut(size: number): Uint8Array {
-  if (size > PUT_SLAB_MAX_BYTES) {
-    const own = new Uint8Array(size);
-    putView = new DataView(own.buffer);
-    return own;
-  }
-  if (putSlabAt + size > PUT_SLAB_BYTES || putView.buffer !== putSlab) {
-    if (putSlabAt + size > PUT_SLAB_BYTES) {
-      putSlab = new ArrayBuffer(PUT_SLAB_BYTES);
-      putSlabAt = 0;
-    }
-    putView = new DataView(putSlab);
-  }
-  const out = new Uint8Array(putSlab, putSlabAt, size);
-  putSlabAt += size;
   return out;
 }
 
