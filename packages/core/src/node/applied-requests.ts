@@ -13,26 +13,40 @@
  */
 
 import { type Backend, Bucket, bucketKey } from '@tsetcd/mvcc';
-import { requestCounter, requestPrefix } from './request.js';
 
 function keyOf(prefix: number): Uint8Array {
   return bucketKey(Bucket.requests, Uint8Array.of(prefix >> 8, prefix & 0xff));
 }
 
+/** A counter (< 2^48) as the table stores it: a big-endian u64. */
+function encodeCounter(counter: number): Uint8Array {
+  const b = new Uint8Array(8);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, Math.floor(counter / 0x1_0000_0000));
+  dv.setUint32(4, counter >>> 0);
+  return b;
+}
+
+function decodeCounter(b: Uint8Array): number {
+  const dv = new DataView(b.buffer, b.byteOffset, 8);
+  return dv.getUint32(0) * 0x1_0000_0000 + dv.getUint32(4);
+}
+
 /** The per-proposer table; see the file comment. */
 export class AppliedRequests {
-  private readonly cache = new Map<number, bigint>();
+  private readonly cache = new Map<number, number>();
   /** Prefixes admitted since the last persist(). */
   private readonly dirty = new Set<number>();
 
   /** `backend` is asked for each time: the store's backend changes when a snapshot is installed. */
   constructor(private readonly backend: () => Backend) {}
 
-  /** Whether the request `id` applies (and records it); false for a duplicate or overtaken one. */
-  admit(id: bigint): boolean {
-    if (id === 0n) return true;
-    const prefix = requestPrefix(id);
-    const counter = requestCounter(id);
+  /**
+   * Whether the request with ID (prefix, counter) applies (and records it); false for a duplicate
+   * or overtaken one. The ID 0 (no ID) always applies.
+   */
+  admit(prefix: number, counter: number): boolean {
+    if (counter === 0 && prefix === 0) return true;
     if (counter <= this.last(prefix)) return false;
     this.cache.set(prefix, counter);
     this.dirty.add(prefix);
@@ -44,20 +58,17 @@ export class AppliedRequests {
     if (this.dirty.size === 0) return;
     const backend = this.backend();
     for (const prefix of this.dirty) {
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setBigUint64(0, this.cache.get(prefix)!);
-      backend.put(keyOf(prefix), b);
+      backend.put(keyOf(prefix), encodeCounter(this.cache.get(prefix)!));
     }
     this.dirty.clear();
   }
 
   /** The highest counter applied for `prefix` (0 if none). */
-  last(prefix: number): bigint {
+  last(prefix: number): number {
     const cached = this.cache.get(prefix);
     if (cached !== undefined) return cached;
     const v = this.backend().get(keyOf(prefix));
-    const last =
-      v === undefined || v.length !== 8 ? 0n : new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0);
+    const last = v === undefined || v.length !== 8 ? 0 : decodeCounter(v);
     this.cache.set(prefix, last);
     return last;
   }

@@ -77,7 +77,7 @@ export class Applier {
       return; // malformed: nothing changes anywhere; nobody can be waiting for an ID we cannot read
     }
     // A duplicate changes nothing; its first copy already answered the caller.
-    if (!this.requests.admit(env.id)) return;
+    if (!this.requests.admit(env.proposer, env.counter)) return;
     this.appliedRequests++;
     let result: ApplyResult;
     try {
@@ -86,7 +86,7 @@ export class Applier {
     } catch (error) {
       result = { ok: false, error };
     }
-    if (env.id !== 0n) this.waits.trigger(env.id, result);
+    this.waits.trigger(env.proposer, env.counter, result);
   }
 
   private applyRequest(env: RequestEnvelope, index: number, term: number): unknown {

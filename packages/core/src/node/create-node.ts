@@ -124,7 +124,7 @@ export async function createNode(
     cleanup.push(log.close);
     const recoveredSnap = log.snapshot;
     let confState: ConfState = recoveredSnap?.metadata.confState ?? EMPTY_CONF_STATE;
-    const waits = new ProposalWaits();
+    const waits = new ProposalWaits(memberRequestPrefix(self.id));
     let authRef: NodeAuth | undefined;
     const applied = new AppliedIndexWaits();
     let node: TsetcdNode | undefined;

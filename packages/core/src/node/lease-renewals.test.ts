@@ -13,8 +13,8 @@ import { createNode } from './create-node.js';
 import type { TsetcdNode } from './node.js';
 import { encodeRequest, type ReplicatedRequest } from './request.js';
 
-let counter = 1n;
-const raw = (req: ReplicatedRequest) => encodeRequest({ id: (9n << 48n) | counter++, req });
+let counter = 1;
+const raw = (req: ReplicatedRequest) => encodeRequest({ proposer: 9, counter: counter++, req });
 
 /** Commits `req` as its own entry and returns that entry's index. */
 async function commit(n: TsetcdNode, req: ReplicatedRequest): Promise<number> {

@@ -21,6 +21,7 @@ import type { ConfChange, ConfState, Entry } from '@tsetcd/raft';
 import { NODE_ID_EXTENSION_CODEC, type Transport } from '@tsetcd/transport';
 import type { MemberId } from '../ids.js';
 import type { Member, Membership } from './membership.js';
+import { requestCounter, requestPrefix } from './request.js';
 import type { ProposalWaits } from './wait.js';
 
 /** The context of a ConfChange proposed by a node. */
@@ -123,7 +124,10 @@ export class MembershipApplier {
     }
     if (!replay) kv.setConsistentIndex(entry.index);
     if (ctx !== undefined && ctx.id !== 0n) {
-      this.waits.trigger(ctx.id, { ok: true, value: { members: this.membership.list() } });
+      this.waits.trigger(requestPrefix(ctx.id), requestCounter(ctx.id), {
+        ok: true,
+        value: { members: this.membership.list() },
+      });
     }
     return { ...out, selfRemoved };
   }

@@ -24,7 +24,7 @@ import {
 import type { CallOptions } from './deadline.js';
 import type { Member } from './membership.js';
 import { encodeConfChangeContext } from './membership-apply.js';
-import { encodeRequest, type ReplicatedRequest, type RequestIdGenerator } from './request.js';
+import { encodeRequest, joinRequestId, type ReplicatedRequest, type RequestIdGenerator } from './request.js';
 import type { ApplyResult, ProposalWaits } from './wait.js';
 
 /** What the proposer needs from the node. */
@@ -48,7 +48,8 @@ export interface ProposeOptions extends CallOptions {
 }
 
 interface Dropped {
-  readonly id: bigint;
+  /** The counter of the proposal's request ID. */
+  readonly id: number;
   /** Hands the proposal to raft; throws ProposalDroppedError if raft drops it. */
   readonly submit: () => void;
 }
@@ -57,7 +58,7 @@ interface Dropped {
 export class Proposer {
   private dropped: Dropped[] = [];
   /** Deadline (clock ms) of every proposal still waiting, and the leader changes seen when it began. */
-  private readonly deadlines = new Map<bigint, { readonly at: number; readonly seenChanges: number }>();
+  private readonly deadlines = new Map<number, { readonly at: number; readonly seenChanges: number }>();
 
   constructor(
     private readonly host: ProposerHost,
@@ -74,12 +75,13 @@ export class Proposer {
    * async itself (one promise per request fewer: this is every write's path).
    */
   propose(req: ReplicatedRequest, opts: ProposeOptions = {}): Promise<unknown> {
-    const id = this.ids.id();
+    const id = this.ids.next();
     const ai = opts.auth;
     let data: Uint8Array;
     try {
       data = encodeRequest({
-        id,
+        proposer: this.ids.prefix,
+        counter: id,
         req,
         ...(ai !== undefined ? { user: ai.username, authRevision: ai.revision } : {}),
       });
@@ -101,15 +103,18 @@ export class Proposer {
     member: Member | undefined,
     opts: CallOptions = {},
   ): Promise<unknown> {
-    const id = this.ids.id();
-    const context = encodeConfChangeContext({ id, ...(member !== undefined ? { member } : {}) });
+    const id = this.ids.next();
+    const context = encodeConfChangeContext({
+      id: joinRequestId(this.ids.prefix, id),
+      ...(member !== undefined ? { member } : {}),
+    });
     const cc: ConfChange = { transition: 'auto', changes, context };
     return this.submitAndWait(id, () => this.host.proposeConfChange(cc), opts, false);
   }
 
   /** `counted`: a failure is reported to `onFailed` (etcd counts normal proposals only). */
   private async submitAndWait(
-    id: bigint,
+    id: number,
     submit: () => void,
     opts: CallOptions,
     counted: boolean,
@@ -145,7 +150,7 @@ export class Proposer {
   }
 
   /** A timer for a deadline shorter than a tick (rare: callers asking for very short timeouts). */
-  private armTimer(id: bigint, ms: number): void {
+  private armTimer(id: number, ms: number): void {
     this.clock.setTimeout(() => {
       const d = this.deadlines.get(id);
       if (d !== undefined) this.fail(id, this.timeoutError(d.seenChanges));
@@ -159,10 +164,10 @@ export class Proposer {
   }
 
   /** Ends a proposal's wait with `error` (it may still be applied later; nobody is told). */
-  private fail(id: bigint, error: Error): void {
+  private fail(id: number, error: Error): void {
     this.deadlines.delete(id);
     if (this.dropped.length > 0) this.dropped = this.dropped.filter((d) => d.id !== id);
-    this.waits.trigger(id, { ok: false, error });
+    this.waits.settle(id, { ok: false, error });
   }
 
   /** Proposes again everything raft dropped (step 3). */
@@ -178,7 +183,7 @@ export class Proposer {
       d.submit();
     } catch (err) {
       if (!(err instanceof ProposalDroppedError) || !err.retryable) {
-        this.waits.trigger(d.id, { ok: false, error: err });
+        this.waits.settle(d.id, { ok: false, error: err });
         return;
       }
       this.dropped.push(d);

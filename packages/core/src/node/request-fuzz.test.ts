@@ -24,12 +24,27 @@ const SEED = 20_240_601;
 
 /** A valid envelope of every kind the log holds, puts in all their optional forms. */
 const VALID: readonly RequestEnvelope[] = [
-  { id: 1n, req: { op: 'put', put: { key: b('k'), value: b('v') } } },
-  { id: 2n, req: { op: 'put', put: { key: b('key'), value: b('x'.repeat(40)), lease: 7n, prevKv: true } } },
-  { id: 3n, user: 'alice', authRevision: 4, req: { op: 'put', put: { key: b('k'), ignoreValue: true } } },
-  { id: 4n, req: { op: 'deleteRange', deleteRange: { key: b('a'), rangeEnd: b('z'), prevKv: true } } },
+  { proposer: 2, counter: 1, req: { op: 'put', put: { key: b('k'), value: b('v') } } },
   {
-    id: 5n,
+    proposer: 2,
+    counter: 2,
+    req: { op: 'put', put: { key: b('key'), value: b('x'.repeat(40)), lease: 7n, prevKv: true } },
+  },
+  {
+    proposer: 2,
+    counter: 3,
+    user: 'alice',
+    authRevision: 4,
+    req: { op: 'put', put: { key: b('k'), ignoreValue: true } },
+  },
+  {
+    proposer: 2,
+    counter: 4,
+    req: { op: 'deleteRange', deleteRange: { key: b('a'), rangeEnd: b('z'), prevKv: true } },
+  },
+  {
+    proposer: 2,
+    counter: 5,
     req: {
       op: 'txn',
       txn: {
@@ -39,12 +54,16 @@ const VALID: readonly RequestEnvelope[] = [
       },
     },
   },
-  { id: 6n, req: { op: 'compaction', compaction: { revision: 3 } } },
-  { id: 7n, req: { op: 'leaseGrant', id: 99n, ttl: 10 } },
-  { id: 8n, req: { op: 'leaseRevoke', id: 99n } },
-  { id: 9n, req: { op: 'alarm', action: 'ACTIVATE', memberId: 1n, alarm: 'NOSPACE' } },
-  { id: 10n, req: { op: 'memberAttrs', memberId: 1n, attrs: { name: 'a', clientUrls: ['http://x'] } } },
-  { id: 11n, req: { op: 'auth', auth: { kind: 'userAdd', name: 'bob', password: 'pw' } } },
+  { proposer: 2, counter: 6, req: { op: 'compaction', compaction: { revision: 3 } } },
+  { proposer: 2, counter: 7, req: { op: 'leaseGrant', id: 99n, ttl: 10 } },
+  { proposer: 2, counter: 8, req: { op: 'leaseRevoke', id: 99n } },
+  { proposer: 2, counter: 9, req: { op: 'alarm', action: 'ACTIVATE', memberId: 1n, alarm: 'NOSPACE' } },
+  {
+    proposer: 2,
+    counter: 10,
+    req: { op: 'memberAttrs', memberId: 1n, attrs: { name: 'a', clientUrls: ['http://x'] } },
+  },
+  { proposer: 2, counter: 11, req: { op: 'auth', auth: { kind: 'userAdd', name: 'bob', password: 'pw' } } },
 ];
 
 /** Random bytes, a mutated valid encoding (flips, truncation, extension), or a spliced one. */
@@ -69,7 +88,7 @@ describe('decodeRequest on random and mutated bytes (fuzz)', () => {
       const input = fuzzInput(rand);
       try {
         const env = decodeRequest(input);
-        expect(typeof env.id).toBe('bigint');
+        expect(Number.isSafeInteger(env.counter) && env.proposer >= 0 && env.proposer <= 0xffff).toBe(true);
       } catch (err) {
         expect(err).toBeInstanceOf(MalformedRequestError);
         expect((err as MalformedRequestError).code).toBe('ErrMalformedRequest');
@@ -145,16 +164,21 @@ describe('applying committed entries that do not decode', () => {
   it('a mutated entry carrying a waiter request ID wakes nobody and changes nothing', async () => {
     node = await memberWithData();
     const before = await observe(node);
-    const id = 0xabcdn;
+    const counter = 0xabcd;
     let woken = false;
-    void node.parts.waits.register(id).then(() => {
+    void node.parts.waits.register(counter).then(() => {
       woken = true;
     });
-    const good = encodeRequest({ id, req: { op: 'put', put: { key: b('k0'), value: b('x') } } });
+    const proposer = node.parts.waits.prefix;
+    const good = encodeRequest({
+      proposer,
+      counter,
+      req: { op: 'put', put: { key: b('k0'), value: b('x') } },
+    });
     await commitRaw(node, [good.subarray(0, good.length - 1), Uint8Array.from([...good, 0])]);
     expect(await observe(node)).toEqual(before);
     expect(woken).toBe(false);
-    node.parts.waits.cancel(id);
+    node.parts.waits.cancel(counter);
   });
 
   it('entries whose envelope decodes but whose body is ill-typed do not stop the member', async () => {
@@ -177,7 +201,7 @@ describe('applying committed entries that do not decode', () => {
     ];
     await commitRaw(
       node,
-      bodies.map((req) => enc.encode({ id: 0n, req })),
+      bodies.map((req) => enc.encode({ proposer: 2, counter: 0, req })),
     );
     // Each one failed as a request (nothing changed), and the member still applies writes.
     expect(await observe(node)).toEqual(before);

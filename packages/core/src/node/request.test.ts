@@ -1,18 +1,31 @@
+import { Encoder } from '@msgpack/msgpack';
+import { NODE_ID_EXTENSION_CODEC } from '@tsetcd/transport';
 import { describe, expect, it } from 'vitest';
 import { MalformedRequestError } from '../node-errors.js';
-import { decodeRequest, encodeRequest, type RequestEnvelope, RequestIdGenerator } from './request.js';
+import {
+  decodeRequest,
+  encodeRequest,
+  joinRequestId,
+  type RequestEnvelope,
+  RequestIdGenerator,
+  requestCounter,
+  requestPrefix,
+} from './request.js';
 
 const b = (s: string) => new TextEncoder().encode(s);
 
 describe('request encoding in log entries', () => {
   const puts: RequestEnvelope[] = [
-    { id: 1n, req: { op: 'put', put: { key: b('k'), value: b('v') } } },
+    { proposer: 0, counter: 1, req: { op: 'put', put: { key: b('k'), value: b('v') } } },
     {
-      id: (1n << 64n) - 1n,
+      // The largest ID: both halves at their maximum.
+      proposer: 0xffff,
+      counter: 2 ** 48 - 1,
       req: { op: 'put', put: { key: b('k'), value: new Uint8Array(0), lease: 42n, prevKv: true } },
     },
     {
-      id: 7n,
+      proposer: 0x8001,
+      counter: 2 ** 32 + 7,
       user: 'alice',
       authRevision: 3,
       req: { op: 'put', put: { key: b('k'), ignoreValue: true, ignoreLease: true } },
@@ -27,9 +40,19 @@ describe('request encoding in log entries', () => {
     }
   });
 
+  it('writes the ID of a compact put as the big-endian u64 it always was', () => {
+    const env = puts[2]!;
+    const bytes = encodeRequest(env);
+    const id = new DataView(bytes.buffer, bytes.byteOffset + 1, 8).getBigUint64(0);
+    expect(id).toBe(0x8001_0001_0000_0007n);
+    expect(id).toBe(joinRequestId(env.proposer, env.counter));
+    expect([requestPrefix(id), requestCounter(id)]).toEqual([env.proposer, env.counter]);
+  });
+
   it('carves small puts from a shared buffer without overlap; a big one gets its own', () => {
     const put = (i: number, bytes: number): RequestEnvelope => ({
-      id: BigInt(i + 1),
+      proposer: 3,
+      counter: i + 1,
       req: { op: 'put', put: { key: b(`k${i}`), value: new Uint8Array(bytes).fill(i) } },
     });
     // Enough 300-byte puts to fill more than one 64 KiB slab.
@@ -51,12 +74,35 @@ describe('request encoding in log entries', () => {
 
   it('round-trips every other request through msgpack', () => {
     const others: RequestEnvelope[] = [
-      { id: 2n, req: { op: 'deleteRange', deleteRange: { key: b('a'), rangeEnd: b('b'), prevKv: true } } },
-      { id: 3n, req: { op: 'leaseGrant', id: 99n, ttl: 10 } },
-      { id: 4n, req: { op: 'compaction', compaction: { revision: 5 } } },
-      { id: 5n, req: { op: 'alarm', action: 'ACTIVATE', memberId: 9n, alarm: 'NOSPACE' } },
+      {
+        proposer: 1,
+        counter: 2,
+        req: { op: 'deleteRange', deleteRange: { key: b('a'), rangeEnd: b('b'), prevKv: true } },
+      },
+      { proposer: 0xffff, counter: 2 ** 48 - 1, req: { op: 'leaseGrant', id: 99n, ttl: 10 } },
+      { proposer: 0, counter: 0, req: { op: 'compaction', compaction: { revision: 5 } } },
+      {
+        proposer: 0x1234,
+        counter: 2 ** 40 + 5,
+        user: 'bob',
+        authRevision: 2,
+        req: { op: 'alarm', action: 'ACTIVATE', memberId: 9n, alarm: 'NOSPACE' },
+      },
     ];
     for (const env of others) expect(decodeRequest(encodeRequest(env))).toEqual(env);
+  });
+
+  it('reads the msgpack form written before IDs were split: one u64 `id` field', () => {
+    // What encodeRequest wrote for a txn (any op but put) up to now.
+    const old = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true }).encode({
+      id: 0xfedc_0000_1234_5678n,
+      req: { op: 'compaction', compaction: { revision: 5 } },
+    });
+    expect(decodeRequest(old)).toEqual({
+      proposer: 0xfedc,
+      counter: 0x1234_5678,
+      req: { op: 'compaction', compaction: { revision: 5 } },
+    });
   });
 
   it('refuses truncated or padded puts and unknown ops with MalformedRequestError', () => {
@@ -68,9 +114,18 @@ describe('request encoding in log entries', () => {
   });
 
   it('hands out distinct request IDs carrying the member bits', () => {
-    const g = new RequestIdGenerator(0xabcdn, 1_000);
-    const ids = new Set(Array.from({ length: 1000 }, () => g.id()));
+    const g = new RequestIdGenerator(0x1_abcdn, 1_000);
+    expect(g.prefix).toBe(0xabcd);
+    const ids = new Set(Array.from({ length: 1000 }, () => g.next()));
     expect(ids.size).toBe(1000);
-    for (const id of ids) expect(id >> 48n).toBe(0xabcdn);
+    expect(Math.min(...ids)).toBe(1_000 * 256 + 1);
+  });
+
+  it('wraps the counter within 48 bits and never hands out the ID 0', () => {
+    const g = new RequestIdGenerator(0x10000n, 0, 2 ** 48 - 3); // prefix 0
+    expect(g.prefix).toBe(0);
+    expect([g.next(), g.next()]).toEqual([2 ** 48 - 1, 1]);
+    const h = new RequestIdGenerator(0x5n, 0, 2 ** 48 - 3);
+    expect([h.next(), h.next()]).toEqual([2 ** 48 - 1, 0]);
   });
 });

@@ -96,10 +96,16 @@ const OPS: ReadonlySet<string> = new Set<RequestOp>([
   'auth',
 ]);
 
-/** A request as it sits in a log entry. */
+/**
+ * A request as it sits in a log entry. Its 64-bit request ID is held as its two halves, both safe
+ * integers (see RequestIdGenerator): every write's proposer and every member's applier look IDs
+ * up, and number keys cost them no BigInt allocations and about half the Map time.
+ */
 export interface RequestEnvelope {
-  /** Cluster-unique request ID; 0 for requests nobody waits for. */
-  readonly id: bigint;
+  /** The ID's high 16 bits: its proposer's prefix (memberRequestPrefix); 0 with counter 0 for no ID. */
+  readonly proposer: number;
+  /** The ID's low 48 bits: the proposer's counter; 0 for requests nobody waits for. */
+  readonly counter: number;
   /** The authenticated user the request runs as ('' when auth is off or for internal requests). */
   readonly user?: string;
   /** The auth revision the user's token was checked at (etcd's AuthRevision). */
@@ -112,7 +118,10 @@ const decoder = new Decoder({ extensionCodec: NODE_ID_EXTENSION_CODEC });
 
 /** The bytes of a log entry for `env`: puts in the compact form below, anything else msgpack. */
 export function encodeRequest(env: RequestEnvelope): Uint8Array {
-  return env.req.op === 'put' ? encodePut(env, env.req.put) : encoder.encode(env);
+  if (env.req.op === 'put') return encodePut(env, env.req.put);
+  // The msgpack form carries the ID whole, as a u64 (the log's format since the first release).
+  const { proposer, counter, ...rest } = env;
+  return encoder.encode({ id: joinRequestId(proposer, counter), ...rest });
 }
 
 /**
@@ -162,7 +171,8 @@ function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
   const dv = putView;
   const base = out.byteOffset;
   out[0] = PUT_TAG;
-  dv.setBigUint64(base + 1, env.id);
+  dv.setUint32(base + 1, env.proposer * 0x10000 + Math.floor(env.counter / 0x1_0000_0000));
+  dv.setUint32(base + 5, env.counter >>> 0);
   out[9] = flags;
   let at = 10;
   if (hasLease) {
@@ -192,7 +202,9 @@ function decodePut(data: Uint8Array): RequestEnvelope {
     if (at + n > data.length) throw new MalformedRequestError('truncated put');
   };
   need(0, 10);
-  const id = dv.getBigUint64(1);
+  const hi = dv.getUint32(1);
+  const proposer = hi >>> 16;
+  const counter = (hi & 0xffff) * 0x1_0000_0000 + dv.getUint32(5);
   const flags = data[9]!;
   let at = 10;
   let lease: bigint | undefined;
@@ -232,7 +244,9 @@ function decodePut(data: Uint8Array): RequestEnvelope {
   if (flags & F_IGNORE_VALUE) put.ignoreValue = true;
   if (flags & F_IGNORE_LEASE) put.ignoreLease = true;
   const req: ReplicatedRequest = { op: 'put', put };
-  return user === undefined ? { id, req } : { id, user, authRevision: authRevision ?? 0, req };
+  return user === undefined
+    ? { proposer, counter, req }
+    : { proposer, counter, user, authRevision: authRevision ?? 0, req };
 }
 
 /** Decodes a log entry made by encodeRequest; MalformedRequestError if it is not one. */
@@ -244,18 +258,28 @@ export function decodeRequest(data: Uint8Array): RequestEnvelope {
   } catch (err) {
     throw new MalformedRequestError((err as Error).message);
   }
-  const env = v as Partial<RequestEnvelope> | null;
-  if (env === null || typeof env !== 'object' || typeof env.id !== 'bigint') {
+  const wire = v as { id?: unknown; req?: { op?: unknown }; user?: string; authRevision?: number } | null;
+  if (
+    wire === null ||
+    typeof wire !== 'object' ||
+    typeof wire.id !== 'bigint' ||
+    wire.id < 0n ||
+    wire.id > U64_MAX
+  ) {
     throw new MalformedRequestError('no request envelope');
   }
-  const op = (env.req as { op?: unknown } | undefined)?.op;
+  const op = wire.req?.op;
   if (typeof op !== 'string' || !OPS.has(op)) throw new MalformedRequestError(`unknown op ${String(op)}`);
-  return env as RequestEnvelope;
+  const { id, ...rest } = wire;
+  return { proposer: requestPrefix(id), counter: requestCounter(id), ...rest } as RequestEnvelope;
 }
 
 /** Bits of a request ID below its proposer's prefix: the proposer's counter. */
 const COUNTER_BITS = 48n;
 const COUNTER_MASK = (1n << COUNTER_BITS) - 1n;
+/** Counters run modulo this (2^48, a safe integer). */
+const COUNTER_MODULUS = 2 ** 48;
+const U64_MAX = (1n << 64n) - 1n;
 
 /** The 16-bit prefix a member's request IDs carry (see RequestIdGenerator). */
 export function memberRequestPrefix(memberId: bigint): number {
@@ -268,29 +292,40 @@ export function requestPrefix(id: bigint): number {
 }
 
 /** The proposer's counter in a request ID: it only grows. */
-export function requestCounter(id: bigint): bigint {
-  return id & COUNTER_MASK;
+export function requestCounter(id: bigint): number {
+  return Number(id & COUNTER_MASK);
 }
 
-/** Hands out cluster-unique request IDs: etcd's idutil (member bits, then a time-seeded counter). */
+/** The whole 64-bit request ID of a proposer prefix and counter. */
+export function joinRequestId(proposer: number, counter: number): bigint {
+  return (BigInt(proposer) << COUNTER_BITS) | BigInt(counter);
+}
+
+/**
+ * Hands out cluster-unique request IDs: etcd's idutil (member bits, then a time-seeded counter).
+ * An ID is its member's prefix (fixed) and the counter this returns.
+ */
 export class RequestIdGenerator {
-  private next: bigint;
+  /** This member's prefix: the high 16 bits of every ID it hands out. */
+  readonly prefix: number;
+  private counter: number;
 
   /**
    * `memberId`'s low 16 bits prefix every ID; the counter starts from `nowMs`, and above
    * `appliedCounter` (the highest of this member's requests already applied), so neither a
    * restart nor a clock set back makes an ID the applier would take for a duplicate.
    */
-  constructor(memberId: bigint, nowMs: number, appliedCounter = 0n) {
-    const prefix = BigInt(memberRequestPrefix(memberId)) << COUNTER_BITS;
-    let suffix = (BigInt(Math.floor(nowMs)) & 0xffffffffffn) << 8n;
-    if (suffix <= appliedCounter) suffix = appliedCounter + 1n;
-    this.next = prefix | (suffix & COUNTER_MASK);
+  constructor(memberId: bigint, nowMs: number, appliedCounter = 0) {
+    this.prefix = memberRequestPrefix(memberId);
+    // The low 40 bits of the clock's milliseconds, times 256: room for 256 IDs per millisecond.
+    let start = (Math.floor(nowMs) % 2 ** 40) * 256;
+    if (start <= appliedCounter) start = appliedCounter + 1;
+    this.counter = start % COUNTER_MODULUS;
   }
 
-  /** A fresh ID. */
-  id(): bigint {
-    this.next = (this.next & ~COUNTER_MASK) | ((this.next + 1n) & COUNTER_MASK);
-    return this.next === 0n ? this.id() : this.next;
+  /** The counter of a fresh ID (its prefix is `prefix`); never 0 with prefix 0 (that is "no ID"). */
+  next(): number {
+    this.counter = (this.counter + 1) % COUNTER_MODULUS;
+    return this.counter === 0 && this.prefix === 0 ? this.next() : this.counter;
   }
 }

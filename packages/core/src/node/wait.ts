@@ -13,32 +13,44 @@ interface Pending {
   readonly resolve: (r: ApplyResult) => void;
 }
 
-/** Pending proposals by request ID. */
+/**
+ * This member's pending proposals, by the counter of their request ID: every ID it waits for
+ * carries its own prefix, and the applier reports every applied request's ID, so `trigger` drops
+ * the IDs other members proposed.
+ */
 export class ProposalWaits {
-  private readonly pending = new Map<bigint, Pending>();
+  private readonly pending = new Map<number, Pending>();
 
-  /** Registers `id`; the promise settles when trigger(id) is called (never, if nobody does). */
-  register(id: bigint): Promise<ApplyResult> {
-    if (this.pending.has(id)) throw new Error(`wait: duplicate request ID ${id}`);
-    return new Promise((resolve) => this.pending.set(id, { resolve }));
+  /** `prefix`: this member's request-ID prefix (see RequestIdGenerator). */
+  constructor(readonly prefix: number) {}
+
+  /** Registers `counter`; the promise settles when settle(counter) is called (never, if nobody does). */
+  register(counter: number): Promise<ApplyResult> {
+    if (this.pending.has(counter)) throw new Error(`wait: duplicate request counter ${counter}`);
+    return new Promise((resolve) => this.pending.set(counter, { resolve }));
   }
 
-  /** Whether someone waits for `id` (the applier skips building results nobody reads). */
-  has(id: bigint): boolean {
-    return this.pending.has(id);
+  /** Whether someone waits for `counter` (the proposer retries only those). */
+  has(counter: number): boolean {
+    return this.pending.has(counter);
   }
 
-  /** Hands `result` to the waiter of `id`, if any. */
-  trigger(id: bigint, result: ApplyResult): void {
-    const p = this.pending.get(id);
+  /** Hands `result` to the waiter of the request (proposer, counter), if it is this member's and waited for. */
+  trigger(proposer: number, counter: number, result: ApplyResult): void {
+    if (proposer === this.prefix) this.settle(counter, result);
+  }
+
+  /** Hands `result` to the waiter of this member's request `counter`, if any. */
+  settle(counter: number, result: ApplyResult): void {
+    const p = this.pending.get(counter);
     if (p === undefined) return;
-    this.pending.delete(id);
+    this.pending.delete(counter);
     p.resolve(result);
   }
 
-  /** Forgets `id` (its caller gave up). */
-  cancel(id: bigint): void {
-    this.pending.delete(id);
+  /** Forgets `counter` (its caller gave up). */
+  cancel(counter: number): void {
+    this.pending.delete(counter);
   }
 
   /** Number of proposals in flight (etcd_server_proposals_pending). */
