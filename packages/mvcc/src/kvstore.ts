@@ -393,16 +393,19 @@ export class KVStore {
   private checkPut(req: PutRequest, curRev: Revision, leaseFirst = false): void {
     if (req.ignoreValue && req.value !== undefined && req.value.length > 0) throw new ValueProvidedError();
     if (req.ignoreLease && (req.lease ?? NO_LEASE) !== NO_LEASE) throw new LeaseProvidedError();
-    const lease = req.lease ?? NO_LEASE;
-    const checkLease = () => {
-      if (lease !== NO_LEASE && !(this.leases?.exists(lease) ?? false)) throw new LeaseNotFoundError();
-    };
     // etcd's plain Put looks the lease up first (txn.Put); a txn's checkPut checks the key first.
-    if (leaseFirst) checkLease();
+    if (leaseFirst) this.checkLease(req.lease);
     if ((req.ignoreValue || req.ignoreLease) && this.index.get(toBinary(req.key), curRev) === undefined) {
       throw new KeyNotFoundError();
     }
-    if (!leaseFirst) checkLease();
+    if (!leaseFirst) this.checkLease(req.lease);
+  }
+
+  /** LeaseNotFoundError unless `lease` is none or exists (a method, not a closure per put). */
+  private checkLease(lease: LeaseId | undefined): void {
+    if (lease !== undefined && lease !== NO_LEASE && !(this.leases?.exists(lease) ?? false)) {
+      throw new LeaseNotFoundError();
+    }
   }
 
   private putIn(tw: WriteTxn, req: PutRequest): PutResponse {

@@ -47,18 +47,17 @@ export interface ProposeOptions extends CallOptions {
   readonly auth?: AuthInfo;
 }
 
-interface Dropped {
+/** A proposal to hand to raft (again, once raft dropped it): a normal entry's data or a conf change. */
+interface Submission {
   /** The counter of the proposal's request ID. */
   readonly id: number;
-  /** Hands the proposal to raft; throws ProposalDroppedError if raft drops it. */
-  readonly submit: () => void;
+  readonly data?: Uint8Array;
+  readonly cc?: ConfChange;
 }
 
 /** Proposes requests and waits for their results; see the file comment. */
 export class Proposer {
-  private dropped: Dropped[] = [];
-  /** Deadline (clock ms) of every proposal still waiting, and the leader changes seen when it began. */
-  private readonly deadlines = new Map<number, { readonly at: number; readonly seenChanges: number }>();
+  private dropped: Submission[] = [];
 
   constructor(
     private readonly host: ProposerHost,
@@ -91,7 +90,7 @@ export class Proposer {
     }
     // etcd allows the request limit plus a little envelope overhead.
     if (data.length > this.limits.maxRequestBytes + 1024) return Promise.reject(new RequestTooLargeError());
-    return this.submitAndWait(id, () => this.host.propose(data), opts, true);
+    return this.submitAndWait(id, data, undefined, opts);
   }
 
   /**
@@ -109,31 +108,30 @@ export class Proposer {
       ...(member !== undefined ? { member } : {}),
     });
     const cc: ConfChange = { transition: 'auto', changes, context };
-    return this.submitAndWait(id, () => this.host.proposeConfChange(cc), opts, false);
+    return this.submitAndWait(id, undefined, cc, opts);
   }
 
-  /** `counted`: a failure is reported to `onFailed` (etcd counts normal proposals only). */
+  /** Proposes `data` (a normal entry) or `cc`; a normal proposal's failure goes to `onFailed`. */
   private async submitAndWait(
     id: number,
-    submit: () => void,
+    data: Uint8Array | undefined,
+    cc: ConfChange | undefined,
     opts: CallOptions,
-    counted: boolean,
   ): Promise<unknown> {
     if (opts.signal?.aborted) throw new RequestCanceledError(opts.signal.reason);
-    const result = this.waits.register(id);
     const timeout = opts.timeoutMs ?? this.limits.timeoutMs;
-    this.deadlines.set(id, { at: this.clock.now() + timeout, seenChanges: this.host.leaderChanges() });
+    const result = this.waits.register(id, this.clock.now() + timeout, this.host.leaderChanges());
     const signal = opts.signal;
     const onAbort =
       signal === undefined ? undefined : () => this.fail(id, new RequestCanceledError(signal.reason));
     if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
     if (timeout < this.tickMs) this.armTimer(id, timeout);
-    this.tryPropose({ id, submit });
+    this.tryPropose(id, data, cc);
     const r: ApplyResult = await result;
-    this.deadlines.delete(id);
     if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
     if (!r.ok) {
-      if (counted) this.host.onFailed?.(r.error);
+      // etcd counts normal proposals only (etcd_server_proposals_failed_total).
+      if (data !== undefined) this.host.onFailed?.(r.error);
       throw r.error;
     }
     return r.value;
@@ -144,16 +142,17 @@ export class Proposer {
    * tick, so one sweep replaces a timer per request. Timeouts are as coarse as a tick.
    */
   expire(): void {
-    if (this.deadlines.size === 0) return;
-    const now = this.clock.now();
-    for (const [id, d] of this.deadlines) if (now >= d.at) this.fail(id, this.timeoutError(d.seenChanges));
+    if (this.waits.size === 0) return;
+    this.waits.forEachExpired(this.clock.now(), (id, seenChanges) =>
+      this.fail(id, this.timeoutError(seenChanges)),
+    );
   }
 
   /** A timer for a deadline shorter than a tick (rare: callers asking for very short timeouts). */
   private armTimer(id: number, ms: number): void {
     this.clock.setTimeout(() => {
-      const d = this.deadlines.get(id);
-      if (d !== undefined) this.fail(id, this.timeoutError(d.seenChanges));
+      const seenChanges = this.waits.seenChangesOf(id);
+      if (seenChanges !== undefined) this.fail(id, this.timeoutError(seenChanges));
     }, ms);
   }
 
@@ -165,7 +164,6 @@ export class Proposer {
 
   /** Ends a proposal's wait with `error` (it may still be applied later; nobody is told). */
   private fail(id: number, error: Error): void {
-    this.deadlines.delete(id);
     if (this.dropped.length > 0) this.dropped = this.dropped.filter((d) => d.id !== id);
     this.waits.settle(id, { ok: false, error });
   }
@@ -175,18 +173,20 @@ export class Proposer {
     if (this.dropped.length === 0) return;
     const again = this.dropped;
     this.dropped = [];
-    for (const d of again) if (this.waits.has(d.id)) this.tryPropose(d);
+    for (const d of again) if (this.waits.has(d.id)) this.tryPropose(d.id, d.data, d.cc);
   }
 
-  private tryPropose(d: Dropped): void {
+  /** Hands the proposal to raft; keeps it for retry() if raft dropped it and may take it later. */
+  private tryPropose(id: number, data: Uint8Array | undefined, cc: ConfChange | undefined): void {
     try {
-      d.submit();
+      if (data !== undefined) this.host.propose(data);
+      else this.host.proposeConfChange(cc!);
     } catch (err) {
       if (!(err instanceof ProposalDroppedError) || !err.retryable) {
-        this.waits.settle(d.id, { ok: false, error: err });
+        this.waits.settle(id, { ok: false, error: err });
         return;
       }
-      this.dropped.push(d);
+      this.dropped.push(data !== undefined ? { id, data } : { id, cc: cc! });
     }
   }
 }

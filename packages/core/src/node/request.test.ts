@@ -21,7 +21,10 @@ describe('request encoding in log entries', () => {
       // The largest ID: both halves at their maximum.
       proposer: 0xffff,
       counter: 2 ** 48 - 1,
-      req: { op: 'put', put: { key: b('k'), value: new Uint8Array(0), lease: 42n, prevKv: true } },
+      req: {
+        op: 'put',
+        put: { key: b('k'), value: new Uint8Array(0), lease: 0x7fff_ffff_ffff_fffen, prevKv: true },
+      },
     },
     {
       proposer: 0x8001,

@@ -196,47 +196,54 @@ function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
   return out;
 }
 
+/** Throws unless `n` bytes from `at` lie within a put of `len` bytes. */
+function need(len: number, at: number, n: number): void {
+  if (at + n > len) throw new MalformedRequestError('truncated put');
+}
+
+/** A big-endian u32 (no DataView: every member decodes every put, and one costs an object). */
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 function decodePut(data: Uint8Array): RequestEnvelope {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const need = (at: number, n: number) => {
-    if (at + n > data.length) throw new MalformedRequestError('truncated put');
-  };
-  need(0, 10);
-  const hi = dv.getUint32(1);
+  const len = data.length;
+  need(len, 0, 10);
+  const hi = u32(data, 1);
   const proposer = hi >>> 16;
-  const counter = (hi & 0xffff) * 0x1_0000_0000 + dv.getUint32(5);
+  const counter = (hi & 0xffff) * 0x1_0000_0000 + u32(data, 5);
   const flags = data[9]!;
   let at = 10;
   let lease: bigint | undefined;
   if (flags & F_LEASE) {
-    need(at, 8);
-    lease = dv.getBigUint64(at);
+    need(len, at, 8);
+    lease = (BigInt(u32(data, at)) << 32n) | BigInt(u32(data, at + 4));
     at += 8;
   }
   let user: string | undefined;
   let authRevision: number | undefined;
   if (flags & F_USER) {
-    need(at, 2);
-    const n = dv.getUint16(at);
-    need(at + 2, n + 8);
+    need(len, at, 2);
+    const n = (data[at]! << 8) | data[at + 1]!;
+    need(len, at + 2, n + 8);
     user = utf8Decoder.decode(data.subarray(at + 2, at + 2 + n));
-    authRevision = dv.getFloat64(at + 2 + n);
+    authRevision = new DataView(data.buffer, data.byteOffset + at + 2 + n, 8).getFloat64(0);
     at += 2 + n + 8;
   }
-  need(at, 4);
-  const keyLen = dv.getUint32(at);
-  need(at + 4, keyLen);
+  need(len, at, 4);
+  const keyLen = u32(data, at);
+  need(len, at + 4, keyLen);
   const key = data.subarray(at + 4, at + 4 + keyLen);
   at += 4 + keyLen;
   let value: Uint8Array | undefined;
   if (flags & F_VALUE) {
-    need(at, 4);
-    const n = dv.getUint32(at);
-    need(at + 4, n);
+    need(len, at, 4);
+    const n = u32(data, at);
+    need(len, at + 4, n);
     value = data.subarray(at + 4, at + 4 + n);
     at += 4 + n;
   }
-  if (at !== data.length) throw new MalformedRequestError('trailing bytes after put');
+  if (at !== len) throw new MalformedRequestError('trailing bytes after put');
   const put: { -readonly [K in keyof PutRequest]: PutRequest[K] } = { key };
   if (value !== undefined) put.value = value;
   if (lease !== undefined) put.lease = lease;

@@ -16,6 +16,23 @@ describe('ProposalWaits', () => {
     expect(waits.size).toBe(0);
   });
 
+  it('reports the proposals whose deadline has passed, with the leader changes each had seen', () => {
+    const waits = new ProposalWaits(1);
+    void waits.register(1, 100, 0);
+    void waits.register(2, 300, 4);
+    void waits.register(3, 200, 7);
+    const expired: [number, number][] = [];
+    waits.forEachExpired(200, (counter, seen) => {
+      expired.push([counter, seen]);
+      waits.settle(counter, { ok: false, error: 'timeout' });
+    });
+    expect(expired).toEqual([
+      [1, 0],
+      [3, 7],
+    ]);
+    expect([waits.size, waits.seenChangesOf(2), waits.seenChangesOf(1)]).toEqual([1, 4, undefined]);
+  });
+
   it('refuses a counter registered twice, and fails every waiter when the node stops', async () => {
     const waits = new ProposalWaits(1);
     const a = waits.register(1);

@@ -11,6 +11,10 @@ export type ApplyResult =
 
 interface Pending {
   readonly resolve: (r: ApplyResult) => void;
+  /** The proposal's deadline (clock ms): see forEachExpired. */
+  readonly at: number;
+  /** The leader changes its proposer had seen when it began (which timeout error it gets). */
+  readonly seenChanges: number;
 }
 
 /**
@@ -24,10 +28,27 @@ export class ProposalWaits {
   /** `prefix`: this member's request-ID prefix (see RequestIdGenerator). */
   constructor(readonly prefix: number) {}
 
-  /** Registers `counter`; the promise settles when settle(counter) is called (never, if nobody does). */
-  register(counter: number): Promise<ApplyResult> {
+  /**
+   * Registers `counter`, with its deadline `at` and the leader changes seen so far (one entry per
+   * proposal holds both: the proposer keeps no second table); the promise settles when
+   * settle(counter) is called (never, if nobody does).
+   */
+  register(counter: number, at = Number.POSITIVE_INFINITY, seenChanges = 0): Promise<ApplyResult> {
     if (this.pending.has(counter)) throw new Error(`wait: duplicate request counter ${counter}`);
-    return new Promise((resolve) => this.pending.set(counter, { resolve }));
+    return new Promise((resolve) => this.pending.set(counter, { resolve, at, seenChanges }));
+  }
+
+  /** Calls `expire` with each pending proposal whose deadline is <= now (it may settle them). */
+  forEachExpired(now: number, expire: (counter: number, seenChanges: number) => void): void {
+    // forEach, not for-of: no iterator result or [key, value] pair per entry, every tick.
+    this.pending.forEach((p, counter) => {
+      if (now >= p.at) expire(counter, p.seenChanges);
+    });
+  }
+
+  /** The leader changes seen when proposal `counter` began, if it is pending. */
+  seenChangesOf(counter: number): number | undefined {
+    return this.pending.get(counter)?.seenChanges;
   }
 
   /** Whether someone waits for `counter` (the proposer retries only those). */
