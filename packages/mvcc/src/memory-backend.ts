@@ -6,6 +6,7 @@
 import BTreeModule from 'sorted-btree';
 import type { Backend, BackendEntry } from './backend.js';
 import { compareBinary, fromBinary, toBinary } from './bytes.js';
+import { copyBytes } from './slab.js';
 
 // Node's ESM loader hands over module.exports (the class at .default); bundlers such as vitest's
 // hand over the class itself.
@@ -33,6 +34,17 @@ export class MemoryBackend implements Backend {
     const old = this.tree.get(k);
     this.bytes += value.length - (old === undefined ? -k.length : old.length);
     this.tree.set(k, value);
+  }
+
+  /**
+   * Backend.putFresh: copies the store's reused buffers into a shared slab (an ArrayBuffer per
+   * revision, as `put(key.slice(), value.slice())` made, cost a put more than the rest of it).
+   */
+  putFresh(key: Uint8Array, value: Uint8Array): void {
+    const v = copyBytes(value, 0, value.length);
+    const k = toBinary(key);
+    if (this.tree.setIfNotPresent(k, v)) this.bytes += k.length + v.length;
+    else this.put(key.slice(), v);
   }
 
   del(key: Uint8Array): void {
