@@ -6,7 +6,7 @@
 import BTreeModule from 'sorted-btree';
 import type { Backend, BackendEntry } from './backend.js';
 import { compareBinary, fromBinary, toBinary } from './bytes.js';
-import { copyBytes } from './slab.js';
+import { ValueArena } from './value-arena.js';
 
 // Node's ESM loader hands over module.exports (the class at .default); bundlers such as vitest's
 // hand over the class itself.
@@ -16,6 +16,8 @@ const BTree = BTreeModule.default ?? (BTreeModule as unknown as typeof BTreeModu
 export class MemoryBackend implements Backend {
   private tree = new BTree<string, Uint8Array>(undefined, compareBinary);
   private bytes = 0;
+  /** Where putFresh's copies live (see ValueArena: it bounds what its slabs pin). */
+  private readonly arena = new ValueArena();
 
   /** An independent copy (copy-on-write, O(1)): what a simulated disk keeps across a crash. */
   clone(): MemoryBackend {
@@ -34,14 +36,16 @@ export class MemoryBackend implements Backend {
     const old = this.tree.get(k);
     this.bytes += value.length - (old === undefined ? -k.length : old.length);
     this.tree.set(k, value);
+    if (old !== undefined) this.released(old);
   }
 
   /**
-   * Backend.putFresh: copies the store's reused buffers into a shared slab (an ArrayBuffer per
-   * revision, as `put(key.slice(), value.slice())` made, cost a put more than the rest of it).
+   * Backend.putFresh: copies the store's reused value buffer into the arena (an ArrayBuffer per
+   * revision cost a put more than the rest of it), and inserts the key without looking for an
+   * older write of it first (the store's revision keys are new; a rewrite falls back to put).
    */
   putFresh(key: Uint8Array, value: Uint8Array): void {
-    const v = copyBytes(value, 0, value.length);
+    const v = this.arena.copy(value);
     const k = toBinary(key);
     if (this.tree.setIfNotPresent(k, v)) this.bytes += k.length + v.length;
     else this.put(key.slice(), v);
@@ -53,6 +57,21 @@ export class MemoryBackend implements Backend {
     if (old === undefined) return;
     this.bytes -= k.length + old.length;
     this.tree.delete(k);
+    this.released(old);
+  }
+
+  /** Bytes of the arena's slabs: what stored values pin beyond their own length (diagnostics, tests). */
+  get arenaSlabBytes(): number {
+    return this.arena.slabBytes;
+  }
+
+  /** A stored value is gone: once the arena's slabs are mostly dead, copy the live values into fresh ones. */
+  private released(old: Uint8Array): void {
+    this.arena.release(old);
+    if (!this.arena.wantsRepack) return;
+    this.arena.reset();
+    // editAll copies on write the nodes a clone() or an iteration's snapshot shares.
+    this.tree.editAll((_k, v) => ({ value: this.arena.copy(v) }));
   }
 
   flush(): Promise<void> {

@@ -95,6 +95,20 @@ describe('request encoding in log entries', () => {
     for (const env of others) expect(decodeRequest(encodeRequest(env))).toEqual(env);
   });
 
+  it('takes the proposer and counter from the ID only, whatever else an entry carries', () => {
+    const crafted = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true }).encode({
+      id: (5n << 48n) | 7n,
+      proposer: 0x10005,
+      counter: 'x',
+      req: { op: 'compaction', compaction: { revision: 5 } },
+    });
+    expect(decodeRequest(crafted)).toEqual({
+      proposer: 5,
+      counter: 7,
+      req: { op: 'compaction', compaction: { revision: 5 } },
+    });
+  });
+
   it('reads the msgpack form written before IDs were split: one u64 `id` field', () => {
     // What encodeRequest wrote for a txn (any op but put) up to now.
     const old = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true }).encode({

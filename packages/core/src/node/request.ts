@@ -277,8 +277,12 @@ export function decodeRequest(data: Uint8Array): RequestEnvelope {
   }
   const op = wire.req?.op;
   if (typeof op !== 'string' || !OPS.has(op)) throw new MalformedRequestError(`unknown op ${String(op)}`);
-  const { id, ...rest } = wire;
-  return { proposer: requestPrefix(id), counter: requestCounter(id), ...rest } as RequestEnvelope;
+  // Only the envelope's own fields: a key in the entry named like the ID's halves must not
+  // override them (the applier's dedup table is keyed by the proposer).
+  const env = { proposer: requestPrefix(wire.id), counter: requestCounter(wire.id), req: wire.req };
+  if (wire.user !== undefined) Object.assign(env, { user: wire.user });
+  if (wire.authRevision !== undefined) Object.assign(env, { authRevision: wire.authRevision });
+  return env as RequestEnvelope;
 }
 
 /** Bits of a request ID below its proposer's prefix: the proposer's counter. */
