@@ -41,7 +41,14 @@ import { DEFAULT_KV_CACHE_BYTES, KeyValueCache } from './kv-cache.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
 import { decodeRev, REV_BYTES, type Rev } from './revision.js';
 import { TreeIndex } from './tree-index.js';
-import { DEFAULT_MAX_TXN_OPS, evaluateCompare, hasPut, validateTxn } from './txn.js';
+import {
+  DEFAULT_MAX_TXN_OPS,
+  evaluateCompare,
+  evaluateIndexedCompare,
+  hasPut,
+  isIndexedCompare,
+  validateTxn,
+} from './txn.js';
 import {
   type DeleteRangeRequest,
   type DeleteRangeResponse,
@@ -348,10 +355,13 @@ export class KVStore {
   /** Appends, depth first, the outcome of each compare set on the path the txn takes. */
   private comparePath(req: TxnRequest, atRev: Revision, path: boolean[]): void {
     const succeeded = req.compare.every((c) =>
-      evaluateCompare(
-        c,
-        this.rangeAt({ key: c.key, ...(c.rangeEnd ? { rangeEnd: c.rangeEnd } : {}) }, atRev).kvs,
-      ),
+      // A version or revision compare on one key reads the index only: no key-value decoded.
+      isIndexedCompare(c)
+        ? evaluateIndexedCompare(c, this.index.keyIndexOf(c.key)?.get(atRev))
+        : evaluateCompare(
+            c,
+            this.rangeAt({ key: c.key, ...(c.rangeEnd ? { rangeEnd: c.rangeEnd } : {}) }, atRev).kvs,
+          ),
     );
     path.push(succeeded);
     for (const op of succeeded ? req.success : req.failure) {

@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { prefixEnd, utf8 } from './bytes.js';
 import { DuplicateKeyError, EmptyKeyError, TooManyOpsError } from './errors.js';
+import { KVStore } from './kvstore.js';
+import { MemoryBackend } from './memory-backend.js';
 import { DEFAULT_MAX_TXN_OPS, evaluateCompare, isWriteTxn, validateTxn } from './txn.js';
 import type { Compare, CompareResult, KeyValue, RequestOp, Revision, TxnRequest } from './types.js';
 
@@ -304,5 +306,45 @@ describe('evaluateCompare', () => {
   it('compares values bytewise (unsigned), so "\\xff" is greater than "a"', () => {
     const c: Compare = { target: 'VALUE', result: 'GREATER', key: utf8('k'), value: utf8('a') };
     expect(evaluateCompare(c, [kv({ value: new Uint8Array([0xff]) })])).toBe(true);
+  });
+});
+
+describe('a txn compare on one key version or revision (read from the index, not the key-value)', () => {
+  it('decides as the compare of the key-value a range returns would, over random histories', async () => {
+    const store = await KVStore.open(new MemoryBackend());
+    const keys = ['a', 'b', 'c'].map(utf8);
+    let seed = 7;
+    // An LCG's high bits (its low bits repeat with short periods).
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    const targets = ['VERSION', 'CREATE', 'MOD'] as const;
+    const results: CompareResult[] = ['EQUAL', 'NOT_EQUAL', 'GREATER', 'LESS'];
+    let checked = 0;
+    for (let step = 0; step < 400; step++) {
+      const key = keys[rand(3)]!;
+      if (rand(4) === 0) store.deleteRange({ key });
+      else store.put({ key, value: utf8(`v${step}`) });
+      for (const k of keys) {
+        const target = targets[rand(3)]!;
+        // Near the current revision half the time, where the key's revisions are.
+        const operand = rand(2) === 0 ? store.revision - rand(12) : rand(store.revision + 2);
+        const c = {
+          key: k,
+          target,
+          result: results[rand(4)]!,
+          version: operand,
+          createRevision: operand as Revision,
+          modRevision: operand as Revision,
+        } as Compare;
+        const expected = evaluateCompare(c, store.range({ key: k }).kvs);
+        const before = store.revision;
+        const r = store.txn({ compare: [c], success: [], failure: [] });
+        expect(r.succeeded, `${target} ${c.result} ${operand} at revision ${before}`).toBe(expected);
+        checked++;
+      }
+    }
+    expect(checked).toBe(1200);
   });
 });

@@ -147,6 +147,33 @@ function compareKeyValue(c: Compare, kv: KeyValue): boolean {
   }
 }
 
+/** A compare a single key's index answers: its target is a version or a revision, not the value or lease. */
+export function isIndexedCompare(c: Compare): boolean {
+  return (
+    (c.rangeEnd === undefined || c.rangeEnd.length === 0) &&
+    (c.target === 'VERSION' || c.target === 'CREATE' || c.target === 'MOD')
+  );
+}
+
+/**
+ * evaluateCompare for an isIndexedCompare compare, from the key's index facts (undefined: not
+ * live), so the key-value is never read and decoded.
+ */
+export function evaluateIndexedCompare(
+  c: Compare,
+  live:
+    | { readonly ver: number; readonly created: { main: number }; readonly modified: { main: number } }
+    | undefined,
+): boolean {
+  if (live === undefined) return compareKeyValue(c, ABSENT);
+  return compareKeyValue(c, {
+    ...ABSENT,
+    version: live.ver,
+    createRevision: live.created.main as KeyValue['createRevision'],
+    modRevision: live.modified.main as KeyValue['modRevision'],
+  });
+}
+
 /**
  * etcd's applyCompare: every key in the compare's range must satisfy it. A missing key compares
  * as zero version/revisions/lease, except for VALUE, which always fails on a missing key.
