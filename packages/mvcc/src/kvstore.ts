@@ -26,9 +26,7 @@ import {
 } from './codec.js';
 import {
   CompactedError,
-  CorruptDataDirError,
   EmptyKeyError,
-  ForeignDataDirError,
   FutureRevError,
   KeyNotFoundError,
   LeaseNotFoundError,
@@ -38,6 +36,7 @@ import {
 } from './errors.js';
 import { type RevSet, revKey } from './key-index.js';
 import { DEFAULT_KV_CACHE_BYTES, KeyValueCache } from './kv-cache.js';
+import { claimBackend, loadKeyIndex } from './kvstore-open.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
 import { decodeRev, REV_BYTES, type Rev } from './revision.js';
 import { TreeIndex } from './tree-index.js';
@@ -67,12 +66,10 @@ import {
   type TxnResponse,
 } from './types.js';
 
-/** Identifies a tsetcd mvcc store; a different value means another program's (or version's) data. */
-export const SCHEMA = 'tsetcd-mvcc/1';
+export { SCHEMA } from './kvstore-open.js';
 /** Deletions per batch during physical compaction, so writers are never stalled for long. */
 export const DEFAULT_COMPACTION_BATCH = 1000;
 
-const META_SCHEMA = bucketKey(Bucket.meta, 'schema');
 const META_REV = bucketKey(Bucket.meta, 'currentRevision');
 const META_CONSISTENT_INDEX = bucketKey(Bucket.meta, 'consistentIndex');
 const META_SCHEDULED_COMPACT = bucketKey(Bucket.meta, 'scheduledCompactRevision');
@@ -596,33 +593,7 @@ export class KVStore {
 
   /** Rebuilds the in-memory state from the backend (see `open`). */
   private async restore(): Promise<void> {
-    const schema = this.backend.get(META_SCHEMA);
-    if (schema === undefined) {
-      if (!(await this.backend.isEmpty())) {
-        // History without its schema marker is a damaged tsetcd store (LevelDB lost the table
-        // that held the marker, e.g. after a truncated MANIFEST), not another program's data.
-        if (await this.hasStoreHistory()) {
-          throw new CorruptDataDirError(
-            describeBackend(this.backend),
-            `it holds tsetcd history but no schema marker: the store is damaged${recoveredFrom(this.backend)}`,
-          );
-        }
-        throw new ForeignDataDirError(
-          describeBackend(this.backend),
-          'it holds data but no tsetcd schema marker',
-        );
-      }
-      this.backend.put(META_SCHEMA, new TextEncoder().encode(SCHEMA));
-      await this.backend.flush();
-      return;
-    }
-    const found = new TextDecoder().decode(schema);
-    if (found !== SCHEMA) {
-      throw new ForeignDataDirError(
-        describeBackend(this.backend),
-        `schema ${JSON.stringify(found)}, expected ${SCHEMA}`,
-      );
-    }
+    if ((await claimBackend(this.backend)) === 'new') return;
     const u64 = (k: Uint8Array) => {
       const v = this.backend.get(k);
       return v === undefined ? 0 : decodeU64(v);
@@ -630,28 +601,7 @@ export class KVStore {
     this.consistentIdx = u64(META_CONSISTENT_INDEX);
     const scheduled = u64(META_SCHEDULED_COMPACT);
     const finished = u64(META_FINISHED_COMPACT);
-    let lastMain = 0;
-    const { gte, lt } = bucketBounds(Bucket.key);
-    for await (const [k, v] of this.backend.iterate(gte, lt)) {
-      const { rev, tombstone } = decodeRev(k, 1);
-      const kv = decodeKeyValue(v);
-      const key = toBinary(kv.key);
-      lastMain = rev.main;
-      if (tombstone) {
-        if (!this.index.tombstone(key, rev) && this.index.keyIndex(key) === undefined) {
-          this.index.restoreTombstone(key, rev);
-        }
-        continue;
-      }
-      const ki = this.index.keyIndex(key);
-      if (ki === undefined || ki.retainsNothing()) {
-        // The first retained revision of this key: earlier ones may have been compacted away, so
-        // the generation's creation and version come from the stored KeyValue.
-        this.index.restore(key, { main: kv.createRevision, sub: 0 }, rev, kv.version);
-      } else {
-        this.index.put(key, rev);
-      }
-    }
+    const lastMain = await loadKeyIndex(this.backend, this.index);
     // Never go back in time: the persisted revision covers deletes whose tombstones were compacted.
     this.currentRev = Math.max(1, u64(META_REV), lastMain, scheduled) as Revision;
     if (scheduled > 0) {
@@ -660,35 +610,10 @@ export class KVStore {
       if (finished < scheduled) this.compaction = this.removeHistory(this.compactMainRev, keep);
     }
   }
-
-  /** Whether the key bucket starts with a well-formed revision entry. */
-  private async hasStoreHistory(): Promise<boolean> {
-    const { gte, lt } = bucketBounds(Bucket.key);
-    try {
-      for await (const [k, v] of this.backend.iterate(gte, lt)) {
-        decodeRev(k, 1);
-        decodeKeyValue(v);
-        return true;
-      }
-    } catch {
-      // Not our format (another program's values fail our checksums or our decoding).
-      return false;
-    }
-    return false;
-  }
 }
 
 function fromKey(key: string): Uint8Array {
   const b = new Uint8Array(key.length);
   for (let i = 0; i < key.length; i++) b[i] = key.charCodeAt(i);
   return b;
-}
-
-/** Where a damaged backend's state came from, when it can tell. */
-function recoveredFrom(b: Backend): string {
-  return b.recoveredFrom === undefined ? '' : ` (it was recovered from ${b.recoveredFrom})`;
-}
-
-function describeBackend(b: Backend): string {
-  return (b as { dir?: string }).dir ?? 'the backend';
 }
