@@ -95,13 +95,17 @@ describe('request encoding in log entries', () => {
     for (const env of others) expect(decodeRequest(encodeRequest(env))).toEqual(env);
   });
 
-  it('takes the proposer and counter from the ID only, whatever else an entry carries', () => {
-    const crafted = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true }).encode({
-      id: (5n << 48n) | 7n,
-      proposer: 0x10005,
-      counter: 'x',
+  // An entry in the msgpack form, with the whole u64 `id` field, as encodeRequest writes any op
+  // but put (and wrote before IDs were split), plus whatever other fields a test adds.
+  const msgpackEntry = (id: bigint, extra: Record<string, unknown> = {}) =>
+    new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true }).encode({
+      id,
+      ...extra,
       req: { op: 'compaction', compaction: { revision: 5 } },
     });
+
+  it('takes the proposer and counter from the ID only, whatever else an entry carries', () => {
+    const crafted = msgpackEntry((5n << 48n) | 7n, { proposer: 0x10005, counter: 'x' });
     expect(decodeRequest(crafted)).toEqual({
       proposer: 5,
       counter: 7,
@@ -110,12 +114,7 @@ describe('request encoding in log entries', () => {
   });
 
   it('reads the msgpack form written before IDs were split: one u64 `id` field', () => {
-    // What encodeRequest wrote for a txn (any op but put) up to now.
-    const old = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true }).encode({
-      id: 0xfedc_0000_1234_5678n,
-      req: { op: 'compaction', compaction: { revision: 5 } },
-    });
-    expect(decodeRequest(old)).toEqual({
+    expect(decodeRequest(msgpackEntry(0xfedc_0000_1234_5678n))).toEqual({
       proposer: 0xfedc,
       counter: 0x1234_5678,
       req: { op: 'compaction', compaction: { revision: 5 } },
