@@ -22,7 +22,7 @@ import {
   killAll,
   MAIN,
   type Member,
-  newMember as newMemberIn,
+  newMembers as newMembersIn,
   startCluster as startClusterIn,
   startMember,
   until,
@@ -40,7 +40,7 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-const newMember = (name: string, prefix: string) => newMemberIn(dir, name, prefix);
+const newMembers = (names: readonly string[], prefix: string) => newMembersIn(dir, names, prefix);
 const start = (m: Member, args: readonly string[]) => startMember(m, args, children);
 const startCluster = (prefix: string, token = `${prefix}-token`) =>
   startClusterIn(dir, children, prefix, token);
@@ -250,7 +250,7 @@ describe.skipIf(!hasEtcdctl)('3-member cluster of tsetcd processes, driven by et
   it('adds a fourth member with member add and --initial-cluster-state existing; it catches up', async () => {
     const ms = await startCluster('add');
     for (let i = 0; i < 10; i++) await ok(endpoints(ms), 'put', `k${i}`, `v${i}`);
-    const n4 = await newMember('n4', 'add');
+    const n4 = (await newMembers(['n4'], 'add'))[0]!;
     const added = await ok(endpoints(ms), 'member', 'add', 'n4', `--peer-urls=${n4.peer}`);
     // etcdctl prints the ID with %16x, then the settings to start the new member with.
     expect(added).toMatch(/^Member +[0-9a-f]+ added to cluster +[0-9a-f]+\n\nETCD_NAME="n4"\n/);
@@ -268,7 +268,7 @@ describe.skipIf(!hasEtcdctl)('3-member cluster of tsetcd processes, driven by et
 
   it('lists a member added with member add as started, with its name and client URL', async () => {
     const ms = await startCluster('add-publish');
-    const n4 = await newMember('n4', 'add-publish');
+    const n4 = (await newMembers(['n4'], 'add-publish'))[0]!;
     await ok(endpoints(ms), 'member', 'add', 'n4', `--peer-urls=${n4.peer}`);
     const all = [...ms, n4];
     await start(n4, flags(n4, initialCluster(all), 'existing', 'add-publish-token'));
@@ -299,7 +299,7 @@ describe.skipIf(!hasEtcdctl)('3-member cluster of tsetcd processes, driven by et
     const saved = await ok(`--endpoints=${ms[1]!.client}`, 'snapshot', 'save', file);
     expect(saved).toContain(`Snapshot saved at ${file}`);
 
-    const rs = [await newMember('r1', 'snap'), await newMember('r2', 'snap'), await newMember('r3', 'snap')];
+    const rs = await newMembers(['r1', 'r2', 'r3'], 'snap');
     const cluster = initialCluster(rs);
     for (const r of rs) {
       const restored = await run(process.execPath, [

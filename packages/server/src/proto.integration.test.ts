@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, credentials, makeClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
-import { freePort } from '@tsetcd/core/testing';
+import { freePorts } from '@tsetcd/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from './proto.js';
 
@@ -61,7 +61,7 @@ describe.skipIf(!hasEtcd)('our protos against a real etcd 3.4', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tsetcd-proto-'));
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const [clientPort, peerPort] = await freePorts(2);
     address = `127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
     etcd = spawn(

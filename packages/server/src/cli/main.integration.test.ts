@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNode } from '@tsetcd/core';
-import { freePort } from '@tsetcd/core/testing';
+import { freePorts } from '@tsetcd/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasEtcdctl } from '../test/harness.js';
 
@@ -110,7 +110,7 @@ async function stop(m: Member): Promise<number | null> {
 
 describe.skipIf(!hasEtcdctl)('tsetcd as a process, driven by etcdctl', () => {
   it('serves etcdctl put/get, stops on SIGTERM with 0 and reopens its data dir', async () => {
-    const [client, peer] = [await freePort(), await freePort()];
+    const [client, peer] = (await freePorts(2)) as [number, number];
     const flags = memberFlags('m1', join(dir, 'm1.etcd'), client, peer);
     const endpoint = `--endpoints=127.0.0.1:${client}`;
     const m = await start(flags);
@@ -143,7 +143,7 @@ describe.skipIf(!hasEtcdctl)('tsetcd as a process, driven by etcdctl', () => {
       /^\+-+\+-+\+-+\+-+\+\n\| {3}HASH {3}\| REVISION \| TOTAL KEYS \| TOTAL SIZE \|\n/,
     );
 
-    const [client, peer] = [await freePort(), await freePort()];
+    const [client, peer] = (await freePorts(2)) as [number, number];
     const flags = memberFlags('r1', join(dir, 'r1.etcd'), client, peer);
     const restored = await run(process.execPath, [
       MAIN,

@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@tsetcd/core/testing';
+import { freePorts } from '@tsetcd/core/testing';
 
 /** The `tsetcd` command as built by tsc -b. */
 export const MAIN: string = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -37,16 +37,20 @@ export interface Member {
   log: string;
 }
 
-/** A member with two free loopback ports and a data dir `<dir>/<prefix>-<name>.etcd`. */
-export async function newMember(dir: string, name: string, prefix: string): Promise<Member> {
-  const [client, peer] = [await freePort(), await freePort()];
-  return {
+/**
+ * Members with two free loopback ports each and data dirs `<dir>/<prefix>-<name>.etcd`. The ports
+ * of all of them come from one freePorts call, which holds them open together: ports asked for one
+ * at a time can repeat, as the kernel may hand a just-closed port out again.
+ */
+export async function newMembers(dir: string, names: readonly string[], prefix: string): Promise<Member[]> {
+  const ports = await freePorts(2 * names.length);
+  return names.map((name, i) => ({
     name,
-    client: `127.0.0.1:${client}`,
-    peer: `http://127.0.0.1:${peer}`,
+    client: `127.0.0.1:${ports[2 * i]}`,
+    peer: `http://127.0.0.1:${ports[2 * i + 1]}`,
     dataDir: join(dir, `${prefix}-${name}.etcd`),
     log: '',
-  };
+  }));
 }
 
 /** etcd's --initial-cluster value for these members. */
@@ -107,7 +111,7 @@ export const isRunning = (m: Member): boolean =>
 
 /**
  * Starts a new 3-member cluster in `dir` (members start concurrently: each waits for a quorum).
- * A port freePort() handed out may be taken by another process before the member binds it: then
+ * A port freePorts() handed out may be taken by another process before the member binds it: then
  * the attempt is dropped and made again on new ports.
  */
 export async function startCluster(
@@ -118,7 +122,7 @@ export async function startCluster(
 ): Promise<Member[]> {
   for (let attempt = 1; ; attempt++) {
     const p = `${prefix}${attempt}`;
-    const ms = [await newMember(dir, 'n1', p), await newMember(dir, 'n2', p), await newMember(dir, 'n3', p)];
+    const ms = await newMembers(dir, ['n1', 'n2', 'n3'], p);
     const cluster = initialCluster(ms);
     const started = await Promise.allSettled(
       ms.map((m) => startMember(m, memberFlags(m, cluster, 'new', token), children)),
