@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KVStore, type RangeResponse } from '../index.js';
-import { BACKEND_KINDS, benchKey, hundredKeyRange, makeKeys, openStore, Rng } from './fixtures.js';
+import { BACKEND_KINDS, benchKey, hundredKeyRange, makeKeys, openStore, RequestKeys, Rng } from './fixtures.js';
 import { type KvOptions, runPuts, runRanges, runTxns } from './kv-workloads.js';
 import { runMemory } from './memory-workload.js';
 import { runWatch } from './watch-workload.js';
@@ -30,6 +30,16 @@ describe('bench fixtures', () => {
     expect(Buffer.compare(inside[0]!, benchKey(12_300))).toBe(0);
     expect(Buffer.compare(benchKey(12_399), rangeEnd)).toBeLessThan(0);
     expect(Buffer.compare(benchKey(12_400), rangeEnd)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("hands out each request's key as a fresh view of the same bytes as benchKey", () => {
+    const keys = new RequestKeys(1_000);
+    for (const k of [0, 1, 537, 999]) expect(Buffer.compare(keys.at(k), benchKey(k))).toBe(0);
+    const a = keys.at(7);
+    const b = keys.at(7);
+    expect(a).not.toBe(b);
+    expect(a.buffer).toBe(keys.at(8).buffer);
+    expect(keys.at(8).byteOffset - a.byteOffset).toBe(19);
   });
 
   it('draws the same keys from the same seed', () => {

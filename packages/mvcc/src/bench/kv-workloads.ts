@@ -19,11 +19,11 @@ import {
   DEFAULT_KEY_SPACE,
   DEFAULT_VALUE_BYTES,
   hundredKeyRange,
-  makeKeys,
   makeValues,
   NO_COMMIT,
   openStore,
   preload,
+  RequestKeys,
   Rng,
   type RunLimit,
   runBatches,
@@ -85,7 +85,7 @@ export async function runPuts(
   opts: KvOptions,
 ): Promise<WorkloadResult> {
   const keySpace = opts.keySpace ?? DEFAULT_KEY_SPACE;
-  const keys = makeKeys(keySpace);
+  const keys = new RequestKeys(keySpace);
   const values = makeValues(VALUE_POOL, opts.valueBytes ?? DEFAULT_VALUE_BYTES);
   // Per key k, side by side (one memory touch per put, not three: the bench's own bookkeeping
   // must not cost like the store): at 3k the revision of its last put, at 3k+1 that put's value,
@@ -101,7 +101,7 @@ export async function runPuts(
     (i) => {
       const k = order === 'random' ? rng.int(keySpace) : i % keySpace;
       const v = i % VALUE_POOL;
-      expected[3 * k] = store.put({ key: keys[k]!, value: values[v]! }).header.revision;
+      expected[3 * k] = store.put({ key: keys.at(k), value: values[v]! }).header.revision;
       expected[3 * k + 1] = v;
       expected[3 * k + 2]!++;
     },
@@ -112,7 +112,7 @@ export async function runPuts(
     fail(`revision ${check.revision} after ${t.totalOps} puts from ${rev0}`);
   }
   for (let k = 0; k < keySpace; k++) {
-    const r = check.range({ key: keys[k]! });
+    const r = check.range({ key: keys.at(k) });
     const lastRev = expected[3 * k]!;
     const lastValue = expected[3 * k + 1]!;
     const puts = expected[3 * k + 2]!;
@@ -137,7 +137,7 @@ export async function runPuts(
 /** A store preloaded with `keySpace` keys (value of key i: values[i % VALUE_POOL]). */
 async function preloaded(kind: BackendKind, opts: KvOptions) {
   const keySpace = opts.keySpace ?? DEFAULT_KEY_SPACE;
-  const keys = makeKeys(keySpace);
+  const keys = new RequestKeys(keySpace);
   const values = makeValues(VALUE_POOL, opts.valueBytes ?? DEFAULT_VALUE_BYTES);
   const bs = await openStore(kind);
   try {
@@ -168,7 +168,7 @@ export async function runRanges(kind: BackendKind, width: 1 | 100, opts: KvOptio
     width === 1
       ? () => {
           const k = rng.int(keySpace);
-          const r = store.range({ key: keys[k]! });
+          const r = store.range({ key: keys.at(k) });
           if (r.kvs[0]?.modRevision !== modRevs[k])
             fail(`range of key ${k} read ${r.kvs.map(describe).join(', ') || 'nothing'}`);
         }
@@ -189,7 +189,7 @@ export async function runRanges(kind: BackendKind, width: 1 | 100, opts: KvOptio
   // Spot-check values, which the loop does not compare.
   const check = await storeToCheck(bs, opts);
   for (let k = 0; k < keySpace; k += Math.max(1, Math.floor(keySpace / 1000))) {
-    const kv = check.range({ key: keys[k]! }).kvs[0];
+    const kv = check.range({ key: keys.at(k) }).kvs[0];
     if (kv === undefined || Buffer.compare(kv.value, values[k % VALUE_POOL]!) !== 0) fail(`key ${k} value`);
   }
   // A store of another size than the default is named in the row: its reads stay in the CPU's caches or not.
@@ -220,7 +220,7 @@ export async function runTxns(
     opts.commitEvery ?? DEFAULT_COMMIT_EVERY,
     (i) => {
       const k = rng.int(keySpace);
-      const key = keys[k]!;
+      const key = keys.at(k);
       const v = i % VALUE_POOL;
       const req: TxnRequest = {
         compare: [
@@ -255,7 +255,7 @@ export async function runTxns(
   if (check.revision !== expectRev)
     fail(`revision ${check.revision} after ${t.totalOps} txns, expected ${expectRev}`);
   for (let k = 0; k < keySpace; k++) {
-    const kv = check.range({ key: keys[k]! }).kvs[0];
+    const kv = check.range({ key: keys.at(k) }).kvs[0];
     if (
       kv === undefined ||
       kv.modRevision !== modRevs[k] ||

@@ -22,9 +22,9 @@ import {
   type Committer,
   DEFAULT_VALUE_BYTES,
   KEY_PREFIX,
-  makeKeys,
   makeValues,
   openStore,
+  RequestKeys,
   Rng,
   type RunLimit,
   runBatches,
@@ -56,7 +56,7 @@ export async function runWatch(
   opts: WatchBenchOptions,
 ): Promise<WorkloadResult> {
   const n = opts.watchers ?? DEFAULT_WATCHERS;
-  const keys = makeKeys(n);
+  const keys = new RequestKeys(n);
   const values = makeValues(VALUE_POOL, DEFAULT_VALUE_BYTES);
   await using bs = await openStore(kind);
   const store = bs.store;
@@ -70,7 +70,7 @@ export async function runWatch(
   for (let i = 0; i < n; i++) {
     const s: Seen = { events: 0, lastRev: 0 };
     seen.push(s);
-    const w = ws.watch(shape === 'keys' ? { key: keys[i]! } : { key: prefix, rangeEnd: prefixEnd(prefix) });
+    const w = ws.watch(shape === 'keys' ? { key: keys.at(i) } : { key: prefix, rangeEnd: prefixEnd(prefix) });
     w.on('response', (r: WatchResponse) => {
       if (r.canceled) failure ??= new Error(`bench: watcher ${i} canceled: ${r.cancelReason}`);
       for (const ev of r.events) {
@@ -115,7 +115,7 @@ export async function runWatch(
     shape === 'keys' ? 1_000 : 100,
     (i) => {
       const k = rng.int(n);
-      lastRev[k] = store.put({ key: keys[k]!, value: values[i % VALUE_POOL]! }).header.revision;
+      lastRev[k] = store.put({ key: keys.at(k), value: values[i % VALUE_POOL]! }).header.revision;
       puts[k]!++;
       applied++;
     },
