@@ -34,6 +34,7 @@ import {
   controlResponse,
   EmptyWatcherRangeError,
   Watcher,
+  type WatchId,
   type WatchOptions,
   type WatchRequest,
   type WatchResponse,
@@ -340,6 +341,11 @@ export class WatchableStore implements AsyncDisposable {
     headerRev: Revision,
     prevKvs: Map<Event, KeyValue | undefined>,
   ): WatchResponse | undefined {
+    if (events.length === 0) return undefined;
+    // `events` is this watcher's own array (made by match for it alone), so with nothing to drop or
+    // attach it is the response's as it is: one put seen by many watchers costs each of them one
+    // object, not a copy of the list and of a template response.
+    if (!e.prevKv && !e.noPut && !e.noDelete) return eventsResponse(e.watcher.id, headerRev, events);
     const out: Event[] = [];
     for (const ev of events) {
       if (ev.type === 'PUT' ? e.noPut : e.noDelete) continue;
@@ -354,8 +360,7 @@ export class WatchableStore implements AsyncDisposable {
       }
       out.push(prev === undefined ? ev : { ...ev, prevKv: prev });
     }
-    if (out.length === 0) return undefined;
-    return { ...controlResponse(e.watcher.id, headerRev), events: out };
+    return out.length === 0 ? undefined : eventsResponse(e.watcher.id, headerRev, out);
   }
 
   /** Sends an event response, or makes the watcher a victim holding it. */
@@ -585,4 +590,17 @@ function positive(name: string, n: number): number {
   if (!Number.isSafeInteger(n) || n < 1)
     throw new RangeError(`mvcc: ${name} must be a positive integer, got ${n}`);
   return n;
+}
+
+/** A response carrying events (no control fields set). */
+function eventsResponse(watchId: WatchId, revision: Revision, events: readonly Event[]): WatchResponse {
+  return {
+    header: { revision },
+    watchId,
+    created: false,
+    canceled: false,
+    compactRevision: 0 as Revision,
+    cancelReason: '',
+    events,
+  };
 }

@@ -7,7 +7,15 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KVStore, type RangeResponse } from '../index.js';
-import { BACKEND_KINDS, benchKey, hundredKeyRange, makeKeys, openStore, RequestKeys, Rng } from './fixtures.js';
+import {
+  BACKEND_KINDS,
+  benchKey,
+  hundredKeyRange,
+  makeKeys,
+  openStore,
+  RequestKeys,
+  Rng,
+} from './fixtures.js';
 import { type KvOptions, runPuts, runRanges, runTxns } from './kv-workloads.js';
 import { runMemory } from './memory-workload.js';
 import { runWatch } from './watch-workload.js';
