@@ -20,8 +20,13 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export function frameHeader(length: number, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
   if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bad frame length ${length}`);
   if (length > maxFrameBytes) throw new FrameTooLargeError(length, maxFrameBytes);
+  // Bytes written one by one: a DataView over a small array's `.buffer` would move its bytes off
+  // V8's heap (an ArrayBuffer allocation per frame).
   const header = new Uint8Array(FRAME_HEADER_BYTES);
-  new DataView(header.buffer).setUint32(0, length);
+  header[0] = length >>> 24;
+  header[1] = (length >>> 16) & 0xff;
+  header[2] = (length >>> 8) & 0xff;
+  header[3] = length & 0xff;
   return header;
 }
 

@@ -25,7 +25,7 @@
  */
 
 import { type Message, type MsgSnap, type NodeId, validateMessage } from '@tsetcd/raft';
-import { decodeMessageList, decodeValue, encodeMessageList, encodeValue } from './codec.js';
+import { decodeMessageList, decodeValue, encodeMessageList, encodeValue, pooledBytes } from './codec.js';
 import { ProtocolError, reasonOf } from './tcp-errors.js';
 
 /** Version in the hello; an acceptor refuses any other (bump on an incompatible change). */
@@ -87,7 +87,8 @@ export type Frame =
   | { readonly type: 'snapAck' };
 
 function payload(type: FrameTypeName, body?: Uint8Array): Uint8Array {
-  const out = new Uint8Array(FRAME_TYPE_BYTES + (body?.length ?? 0));
+  // The type byte and the body fill it.
+  const out = pooledBytes(FRAME_TYPE_BYTES + (body?.length ?? 0));
   out[0] = FrameType[type];
   if (body) out.set(body, FRAME_TYPE_BYTES);
   return out;
