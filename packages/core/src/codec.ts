@@ -22,9 +22,17 @@ export class StoredValueError extends Error {
 const encoder = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, useBigInt64: false });
 const decoder = new Decoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, useBigInt64: false });
 
-/** msgpack bytes of a stored value (a copy: the encoder reuses its buffer). */
+/** msgpack bytes of a stored value (msgpack's `encode` copies them out of its reused buffer). */
 export function encodeValue(v: unknown): Uint8Array {
-  return encoder.encode(v).slice();
+  return encoder.encode(v);
+}
+
+/**
+ * The encoder's own bytes of `v`, valid until the next encode: for a caller that copies them at
+ * once (a WAL record's frame), saving the copy `encodeValue` makes.
+ */
+export function encodeValueShared(v: unknown): Uint8Array {
+  return encoder.encodeSharedRef(v);
 }
 
 /** Decodes bytes made by encodeValue; throws StoredValueError on anything malformed. */

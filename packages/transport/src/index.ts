@@ -3,7 +3,7 @@
  * network with fault injection (for tests and single-process clusters) and TCP.
  */
 
-export { NODE_ID_BYTES, NODE_ID_EXT_TYPE, NODE_ID_EXTENSION_CODEC } from './codec.js';
+export { NODE_ID_BYTES, NODE_ID_EXT_TYPE, NODE_ID_EXTENSION_CODEC, pooledBytes } from './codec.js';
 export { DEFAULT_MAX_FRAME_BYTES } from './framing.js';
 export {
   DEFAULT_AUTO_BATCH,

@@ -20,10 +20,14 @@ function keyOf(prefix: number): Uint8Array {
 
 /** A counter (< 2^48) as the table stores it: a big-endian u64. */
 function encodeCounter(counter: number): Uint8Array {
+  // Byte by byte: a DataView over a small array's `.buffer` moves its bytes off V8's heap (an
+  // ArrayBuffer per applied batch).
   const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  dv.setUint32(0, Math.floor(counter / 0x1_0000_0000));
-  dv.setUint32(4, counter >>> 0);
+  let rest = counter;
+  for (let i = 7; i >= 0; i--) {
+    b[i] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
   return b;
 }
 

@@ -152,8 +152,13 @@ export class ReadBarrier {
   }
 
   private startRound(): void {
+    // Byte by byte: a DataView over a small array's `.buffer` moves its bytes off V8's heap.
     const ctxBytes = new Uint8Array(8);
-    new DataView(ctxBytes.buffer).setBigUint64(0, ++this.counter, false);
+    let rest = ++this.counter;
+    for (let i = 7; i >= 0; i--) {
+      ctxBytes[i] = Number(rest & 0xffn);
+      rest >>= 8n;
+    }
     const round: Round = { ctx: toKey(ctxBytes), waiters: this.next, sentAt: this.host.ticks() };
     this.next = [];
     this.inflight = round;

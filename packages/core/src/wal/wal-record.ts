@@ -24,7 +24,14 @@ import {
   type Term,
   validateEntry,
 } from '@tsetcd/raft';
-import { decodeValue, encodeValue, StoredValueError, validateCounter, validateHardState } from '../codec.js';
+import { pooledBytes } from '@tsetcd/transport';
+import {
+  decodeValue,
+  encodeValueShared,
+  StoredValueError,
+  validateCounter,
+  validateHardState,
+} from '../codec.js';
 
 /** Bytes of a record header: length and CRC. */
 export const RECORD_HEADER_BYTES = 8;
@@ -69,17 +76,25 @@ function toBody(r: WalRecord): unknown {
 
 /** Frames a value as `length | crc | body` (shared by WAL records and snapshot files). */
 export function frame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(RECORD_HEADER_BYTES + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, body.length, true);
-  view.setUint32(4, crc32(body), true);
+  // From Node's buffer pool (an ArrayBuffer of its own costs ~0.7 µs per record); every byte is
+  // written here, and its shared `.buffer` is never read.
+  const out = pooledBytes(RECORD_HEADER_BYTES + body.length);
+  writeU32LE(out, 0, body.length);
+  writeU32LE(out, 4, crc32(body));
   out.set(body, RECORD_HEADER_BYTES);
   return out;
 }
 
+function writeU32LE(out: Uint8Array, at: number, n: number): void {
+  out[at] = n & 0xff;
+  out[at + 1] = (n >>> 8) & 0xff;
+  out[at + 2] = (n >>> 16) & 0xff;
+  out[at + 3] = n >>> 24;
+}
+
 /** The framed bytes of one record. */
 export function encodeRecord(r: WalRecord): Uint8Array {
-  return frame(encodeValue(toBody(r)));
+  return frame(encodeValueShared(toBody(r)));
 }
 
 /** Decodes and validates a record body; throws StoredValueError naming the bad field. */
