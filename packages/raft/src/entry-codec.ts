@@ -31,12 +31,21 @@ function entrySize(e: Entry): number {
   return HEADER + 1 + 2 + 9 * e.change.changes.length + 4 + e.change.context.length;
 }
 
-/** The binary form of `entries`; see the file comment. */
-export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+const newBytes = (n: number): Uint8Array => new Uint8Array(n);
+
+/**
+ * The binary form of `entries`; see the file comment. `alloc` makes the output, every byte of
+ * which is written: a host may hand out pooled memory where an ArrayBuffer per call costs (the
+ * transport and the WAL encode entries for every message and record, then copy them at once).
+ */
+export function encodeEntries(
+  entries: readonly Entry[],
+  alloc: (n: number) => Uint8Array = newBytes,
+): Uint8Array {
   let size = 4;
   for (const e of entries) size += entrySize(e);
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
+  const out = alloc(size);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   dv.setUint32(0, entries.length);
   let at = 4;
   for (const e of entries) {

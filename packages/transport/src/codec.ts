@@ -118,7 +118,7 @@ export function encodeMessage(m: Message): Uint8Array {
   const shared =
     entries === undefined || entries.length === 0
       ? encoder.encodeSharedRef(m)
-      : encoder.encodeSharedRef({ ...m, entries: EMPTY_ENTRIES, E: encodeEntries(entries) });
+      : encoder.encodeSharedRef({ ...m, entries: EMPTY_ENTRIES, E: encodeEntries(entries, pooledBytes) });
   // A copy the caller may keep (the shared bytes are the encoder's, reused by the next call).
   const out = pooledBytes(shared.length);
   out.set(shared);

@@ -68,7 +68,7 @@ function toBody(r: WalRecord): unknown {
       return { t: 's', i: r.index, r: r.term };
     case 'state': {
       // Entries in raft's compact binary form (`E`): every write pays for this encoding.
-      const E = encodeEntries(r.entries);
+      const E = encodeEntries(r.entries, pooledBytes);
       return r.hardState === undefined ? { t: 'e', E } : { t: 'e', E, h: r.hardState };
     }
   }
