@@ -153,20 +153,21 @@ function takeEntries(v: unknown, what: string): Entry[] | undefined {
 
 /**
  * A msgpack array of already-encoded messages (so a sender can size a batch before building it):
- * an `array 32` header, then the messages back to back.
+ * an `array 32` header, then the messages back to back; after `reserve` leading bytes left for
+ * the caller (a frame's type byte), so the messages are copied once.
  */
-export function encodeMessageList(encoded: readonly Uint8Array[]): Uint8Array {
-  let size = MESSAGE_LIST_HEADER_BYTES;
+export function encodeMessageList(encoded: readonly Uint8Array[], reserve = 0): Uint8Array {
+  let size = reserve + MESSAGE_LIST_HEADER_BYTES;
   for (const e of encoded) size += e.length;
-  // Every byte is written below.
+  // Every byte after the `reserve` leading ones (the caller's to fill) is written below.
   const out = pooledBytes(size);
   const n = encoded.length;
-  out[0] = ARRAY32;
-  out[1] = n >>> 24;
-  out[2] = (n >>> 16) & 0xff;
-  out[3] = (n >>> 8) & 0xff;
-  out[4] = n & 0xff;
-  let at = MESSAGE_LIST_HEADER_BYTES;
+  out[reserve] = ARRAY32;
+  out[reserve + 1] = n >>> 24;
+  out[reserve + 2] = (n >>> 16) & 0xff;
+  out[reserve + 3] = (n >>> 8) & 0xff;
+  out[reserve + 4] = n & 0xff;
+  let at = reserve + MESSAGE_LIST_HEADER_BYTES;
   for (const e of encoded) {
     out.set(e, at);
     at += e.length;

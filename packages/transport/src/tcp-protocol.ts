@@ -111,7 +111,9 @@ export function encodeReject(reason: string): Uint8Array {
 
 /** Payload of a messages frame from individually encoded messages (codec.encodeMessage). */
 export function encodeMessagesFrame(encoded: readonly Uint8Array[]): Uint8Array {
-  return payload('messages', encodeMessageList(encoded));
+  const out = encodeMessageList(encoded, FRAME_TYPE_BYTES);
+  out[0] = FrameType.messages;
+  return out;
 }
 
 /** Payload of a snapStart frame: the MsgSnap without its data, and how many data bytes follow. */

@@ -51,7 +51,8 @@ export interface ReadBarrierHost {
 
 /** Batches linearizable reads into ReadIndex rounds; see the file comment. */
 export class ReadBarrier {
-  private counter = 0n;
+  /** Rounds started; a safe integer (2^53 rounds are beyond any member's life). */
+  private counter = 0;
   private next: Waiter[] = [];
   private inflight: Round | undefined;
   /** Answered rounds whose reads wait for this member to apply up to the read index. */
@@ -152,12 +153,13 @@ export class ReadBarrier {
   }
 
   private startRound(): void {
-    // Byte by byte: a DataView over a small array's `.buffer` moves its bytes off V8's heap.
+    // The counter as a big-endian u64, byte by byte: a DataView over a small array's `.buffer`
+    // moves its bytes off V8's heap.
     const ctxBytes = new Uint8Array(8);
     let rest = ++this.counter;
     for (let i = 7; i >= 0; i--) {
-      ctxBytes[i] = Number(rest & 0xffn);
-      rest >>= 8n;
+      ctxBytes[i] = rest % 256;
+      rest = Math.floor(rest / 256);
     }
     const round: Round = { ctx: toKey(ctxBytes), waiters: this.next, sentAt: this.host.ticks() };
     this.next = [];
