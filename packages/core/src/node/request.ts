@@ -21,6 +21,7 @@ import {
 } from '@tsetcd/mvcc';
 import { NODE_ID_EXTENSION_CODEC } from '@tsetcd/transport';
 import { MalformedRequestError } from '../node-errors.js';
+import { EntryReader, EntryWriter, readTxn, writeTxn } from './txn-codec.js';
 
 /** What an alarm request does (etcd's AlarmRequest.AlarmAction). */
 export type AlarmAction = 'GET' | 'ACTIVATE' | 'DEACTIVATE';
@@ -116,9 +117,10 @@ export interface RequestEnvelope {
 const encoder = new Encoder({ extensionCodec: NODE_ID_EXTENSION_CODEC, ignoreUndefined: true });
 const decoder = new Decoder({ extensionCodec: NODE_ID_EXTENSION_CODEC });
 
-/** The bytes of a log entry for `env`: puts in the compact form below, anything else msgpack. */
+/** The bytes of a log entry for `env`: puts and txns in the compact forms below, anything else msgpack. */
 export function encodeRequest(env: RequestEnvelope): Uint8Array {
   if (env.req.op === 'put') return encodePut(env, env.req.put);
+  if (env.req.op === 'txn') return encodeTxn(env, env.req.txn);
   // The msgpack form carries the ID whole, as a u64 (the log's format since the first release).
   const { proposer, counter, ...rest } = env;
   return encoder.encode({ id: joinRequestId(proposer, counter), ...rest });
@@ -145,8 +147,21 @@ const utf8Decoder = new TextDecoder();
 /** A DataView over the buffer of the put being encoded (one per slab: see encodePut). */
 let putView: DataView = new DataView(new ArrayBuffer(0));
 
+/** The UTF-8 bytes of an envelope's user, if it has one; RangeError past the u16 length field. */
+function userBytes(env: RequestEnvelope): Uint8Array | undefined {
+  if (env.user === undefined) return undefined;
+  const user = utf8Encoder.encode(env.user);
+  if (user.length > 0xffff) throw new RangeError('user name longer than 65535 bytes');
+  return user;
+}
+
+/** The u64 request ID's high and low u32 halves, as the compact forms write them. */
+function idHigh(env: RequestEnvelope): number {
+  return env.proposer * 0x10000 + Math.floor(env.counter / 0x1_0000_0000);
+}
+
 function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
-  const user = env.user === undefined ? undefined : utf8Encoder.encode(env.user);
+  const user = userBytes(env);
   const hasLease = put.lease !== undefined && put.lease !== 0n;
   const flags =
     (put.prevKv ? F_PREV_KV : 0) |
@@ -171,7 +186,7 @@ function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
   const dv = putView;
   const base = out.byteOffset;
   out[0] = PUT_TAG;
-  dv.setUint32(base + 1, env.proposer * 0x10000 + Math.floor(env.counter / 0x1_0000_0000));
+  dv.setUint32(base + 1, idHigh(env));
   dv.setUint32(base + 5, env.counter >>> 0);
   out[9] = flags;
   let at = 10;
@@ -256,9 +271,57 @@ function decodePut(data: Uint8Array): RequestEnvelope {
     : { proposer, counter, user, authRevision: authRevision ?? 0, req };
 }
 
+/**
+ * A txn in its compact form (txn-codec.ts has the body). Its first byte, TXN_TAG, can never
+ * start a msgpack map either:
+ *
+ *   TXN_TAG id:u64 flags:u8 [userLen:u16 user authRevision:f64] txn
+ */
+const TXN_TAG = 0x02;
+const txnWriter = new EntryWriter();
+
+function encodeTxn(env: RequestEnvelope, txn: TxnRequest): Uint8Array {
+  const user = userBytes(env);
+  const w = txnWriter;
+  w.reset();
+  w.u8(TXN_TAG);
+  w.u32(idHigh(env));
+  w.u32(env.counter >>> 0);
+  w.u8(user !== undefined ? F_USER : 0);
+  if (user !== undefined) {
+    w.u16(user.length);
+    w.raw(user);
+    w.f64(env.authRevision ?? 0);
+  }
+  writeTxn(w, txn);
+  const out = allocBytes(w.length);
+  out.set(w.written());
+  return out;
+}
+
+function decodeTxn(data: Uint8Array): RequestEnvelope {
+  const r = new EntryReader(data, 1);
+  const hi = r.u32();
+  const counter = (hi & 0xffff) * 0x1_0000_0000 + r.u32();
+  const proposer = hi >>> 16;
+  const flags = r.u8();
+  if ((flags & ~F_USER) !== 0) throw new MalformedRequestError(`unknown txn flags ${flags}`);
+  let user: string | undefined;
+  let authRevision = 0;
+  if (flags & F_USER) {
+    user = utf8Decoder.decode(r.raw(r.u16()));
+    authRevision = r.f64();
+  }
+  const txn = readTxn(r);
+  if (!r.done) throw new MalformedRequestError('trailing bytes after txn');
+  const req: ReplicatedRequest = { op: 'txn', txn };
+  return user === undefined ? { proposer, counter, req } : { proposer, counter, user, authRevision, req };
+}
+
 /** Decodes a log entry made by encodeRequest; MalformedRequestError if it is not one. */
 export function decodeRequest(data: Uint8Array): RequestEnvelope {
   if (data[0] === PUT_TAG) return decodePut(data);
+  if (data[0] === TXN_TAG) return decodeTxn(data);
   let v: unknown;
   try {
     v = decoder.decode(data);

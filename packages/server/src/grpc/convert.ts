@@ -6,17 +6,14 @@
 
 import type { NodeResponseHeader } from '@tsetcd/core';
 import type {
-  Compare,
   DeleteRangeRequest,
   Event,
   KeyValue,
   PutRequest,
   RangeRequest,
-  RequestOp,
   ResponseOp,
   SortOrder,
   SortTarget,
-  TxnRequest,
   TxnResponse,
 } from '@tsetcd/mvcc';
 
@@ -84,6 +81,9 @@ export function rangeIn(r: Pb): RangeRequest {
   if (end !== undefined) out.rangeEnd = end;
   if (num(r.limit) !== 0) out.limit = num(r.limit);
   if (num(r.revision) !== 0) out.revision = num(r.revision);
+  // protobufjs gives an unknown enum value as its number; etcd 3.5 refuses it (3.4 crashed).
+  if (typeof r.sortOrder === 'number' || typeof r.sortTarget === 'number')
+    throw new TypeError('invalid sort option');
   if (r.sortOrder !== undefined && r.sortOrder !== 'NONE') out.sortOrder = r.sortOrder as SortOrder;
   if (r.sortTarget !== undefined && r.sortTarget !== 'KEY') out.sortTarget = r.sortTarget as SortTarget;
   if (r.serializable === true) out.serializable = true;
@@ -114,51 +114,6 @@ export function deleteRangeIn(r: Pb): DeleteRangeRequest {
   if (end !== undefined) out.rangeEnd = end;
   if (r.prevKv === true) out.prevKv = true;
   return out;
-}
-
-function compareIn(c: Pb): Compare {
-  const base = {
-    key: bytes(c.key),
-    result: (c.result ?? 'EQUAL') as Compare['result'],
-    ...(optBytes(c.rangeEnd) !== undefined ? { rangeEnd: optBytes(c.rangeEnd)! } : {}),
-  };
-  switch (c.target ?? 'VERSION') {
-    case 'VERSION':
-      return { ...base, target: 'VERSION', version: num(c.version) };
-    case 'CREATE':
-      return { ...base, target: 'CREATE', createRevision: num(c.createRevision) };
-    case 'MOD':
-      return { ...base, target: 'MOD', modRevision: num(c.modRevision) };
-    case 'VALUE':
-      return { ...base, target: 'VALUE', value: bytes(c.value) };
-    case 'LEASE':
-      return { ...base, target: 'LEASE', lease: big(c.lease) };
-    default:
-      throw new TypeError(`unknown compare target ${String(c.target)}`);
-  }
-}
-
-function requestOpIn(op: Pb): RequestOp {
-  switch (op.request) {
-    case 'requestRange':
-      return { type: 'range', request: rangeIn(op.requestRange as Pb) };
-    case 'requestPut':
-      return { type: 'put', request: putIn(op.requestPut as Pb) };
-    case 'requestDeleteRange':
-      return { type: 'deleteRange', request: deleteRangeIn(op.requestDeleteRange as Pb) };
-    case 'requestTxn':
-      return { type: 'txn', request: txnIn(op.requestTxn as Pb) };
-    default:
-      throw new TypeError('request op is empty');
-  }
-}
-
-export function txnIn(r: Pb): TxnRequest {
-  return {
-    compare: ((r.compare as Pb[] | undefined) ?? []).map(compareIn),
-    success: ((r.success as Pb[] | undefined) ?? []).map(requestOpIn),
-    failure: ((r.failure as Pb[] | undefined) ?? []).map(requestOpIn),
-  };
 }
 
 /** A nested response: etcd's nested responses carry a header with only the revision. */

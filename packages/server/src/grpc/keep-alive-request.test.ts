@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from '../proto.js';
-import { decodeKeepAliveRequest, MalformedMessageError } from './keep-alive-request.js';
+import { decodeKeepAliveRequest } from './keep-alive-request.js';
+import { MalformedMessageError } from './wire-reader.js';
 
 const method = loadEtcdProtos().Lease.LeaseKeepAlive!;
 const encode = (id: string) => method.requestSerialize({ ID: id });

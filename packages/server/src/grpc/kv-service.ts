@@ -13,9 +13,9 @@ import {
   putOut,
   rangeIn,
   rangeOut,
-  txnIn,
   txnOut,
 } from './convert.js';
+import type { DecodedTxn } from './txn-request.js';
 
 /** The KV service's handlers. */
 export function kvService(node: TsetcdNode): ServiceImplementation {
@@ -44,8 +44,9 @@ export function kvService(node: TsetcdNode): ServiceImplementation {
       });
       return deleteRangeOut(headerOut(r.header), r);
     }),
-    Txn: unary<Pb, Pb>(async (req, call) => {
-      const r = await clientFor(node, call.metadata).kv.txn(txnIn(req), deadlineOptions(call));
+    Txn: unary<DecodedTxn, Pb>(async (req, call) => {
+      if (req.invalid !== undefined) throw req.invalid;
+      const r = await clientFor(node, call.metadata).kv.txn(req.txn, deadlineOptions(call));
       return txnOut(headerOut(r.header), r);
     }),
     Compact: unary<Pb, Pb>(async (req, call) => {

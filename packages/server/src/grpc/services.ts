@@ -15,6 +15,7 @@ import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import { decodeTxnRequest } from './txn-request.js';
 import { watchService } from './watch-service.js';
 
 /** One service to register: its definition and its handlers. */
@@ -26,7 +27,7 @@ export interface ServiceEntry {
 /** Every service of a member. */
 export function serviceTable(node: TsetcdNode, protos: EtcdProtos): ServiceEntry[] {
   return [
-    { definition: protos.KV as ServiceDefinition, implementation: kvService(node) },
+    { definition: withFastTxn(protos.KV as ServiceDefinition), implementation: kvService(node) },
     { definition: protos.Watch as ServiceDefinition, implementation: watchService(node, protos) },
     { definition: withFastKeepAlive(protos.Lease as ServiceDefinition), implementation: leaseService(node) },
     { definition: protos.Cluster as ServiceDefinition, implementation: clusterService(node) },
@@ -41,4 +42,9 @@ export function serviceTable(node: TsetcdNode, protos: EtcdProtos): ServiceEntry
 function withFastKeepAlive(lease: ServiceDefinition): ServiceDefinition {
   const ka = lease.LeaseKeepAlive!;
   return { ...lease, LeaseKeepAlive: { ...ka, requestDeserialize: decodeKeepAliveRequest } };
+}
+
+/** The KV service with Txn requests decoded by hand (see txn-request.ts). */
+function withFastTxn(kv: ServiceDefinition): ServiceDefinition {
+  return { ...kv, Txn: { ...kv.Txn!, requestDeserialize: decodeTxnRequest } };
 }
