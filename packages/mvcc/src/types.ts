@@ -135,6 +135,26 @@ export type Compare =
   | (CompareBase & { readonly target: 'VALUE'; readonly value: Uint8Array })
   | (CompareBase & { readonly target: 'LEASE'; readonly lease: LeaseId });
 
+/**
+ * The enums above in etcd's numbering (Compare.CompareResult EQUAL = 0, …; CompareTarget,
+ * RangeRequest.SortOrder and SortTarget likewise): a value's wire code is its index here, for
+ * every codec that writes these enums as numbers (gRPC, log entries).
+ */
+export const COMPARE_RESULTS: readonly CompareResult[] = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
+export const COMPARE_TARGETS: readonly Compare['target'][] = ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'];
+export const SORT_ORDERS: readonly SortOrder[] = ['NONE', 'ASCEND', 'DESCEND'];
+export const SORT_TARGETS: readonly SortTarget[] = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
+
+/** RangeRequest's numeric fields, in etcd's field order: codecs that walk them share this list. */
+export const RANGE_NUMBER_FIELDS = [
+  'limit',
+  'revision',
+  'minModRevision',
+  'maxModRevision',
+  'minCreateRevision',
+  'maxCreateRevision',
+] as const;
+
 /** One operation of a txn branch (etcd's RequestOp). */
 export type RequestOp =
   | { readonly type: 'range'; readonly request: RangeRequest }

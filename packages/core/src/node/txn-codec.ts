@@ -18,39 +18,28 @@
  * to what was proposed. Numbers are f64: every JS number round-trips exactly.
  */
 
-import type {
-  Compare,
-  CompareResult,
-  DeleteRangeRequest,
-  PutRequest,
-  RangeRequest,
-  RequestOp,
-  SortOrder,
-  SortTarget,
-  TxnRequest,
+import {
+  COMPARE_RESULTS,
+  COMPARE_TARGETS,
+  type Compare,
+  type DeleteRangeRequest,
+  type PutRequest,
+  RANGE_NUMBER_FIELDS,
+  type RangeRequest,
+  type RequestOp,
+  SORT_ORDERS,
+  SORT_TARGETS,
+  type TxnRequest,
 } from '@tsetcd/mvcc';
 import { MalformedRequestError } from '../node-errors.js';
 
 /** Nesting beyond this is refused on both sides: decoding recurses once per level. */
 export const MAX_TXN_DEPTH = 512;
 
-const RESULTS: readonly CompareResult[] = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
-const TARGETS: readonly Compare['target'][] = ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'];
 const OP_TYPES: readonly RequestOp['type'][] = ['range', 'put', 'deleteRange', 'txn'];
-const SORT_ORDERS: readonly SortOrder[] = ['NONE', 'ASCEND', 'DESCEND'];
-const SORT_TARGETS: readonly SortTarget[] = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
 
 const C_RANGE_END = 1;
 
-/** A range's numeric fields, in the order of their presence bits after the flags below. */
-const RANGE_NUMBERS = [
-  'limit',
-  'revision',
-  'minModRevision',
-  'maxModRevision',
-  'minCreateRevision',
-  'maxCreateRevision',
-] as const;
 const R_RANGE_END = 1 << 0;
 const R_SORT_ORDER = 1 << 1;
 const R_SORT_TARGET = 1 << 2;
@@ -240,8 +229,8 @@ export function readTxn(r: EntryReader, depth = 0): TxnRequest {
 }
 
 function writeCompare(w: EntryWriter, c: Compare): void {
-  w.u8(codeOf(RESULTS, c.result, 'compare result'));
-  w.u8(codeOf(TARGETS, c.target, 'compare target'));
+  w.u8(codeOf(COMPARE_RESULTS, c.result, 'compare result'));
+  w.u8(codeOf(COMPARE_TARGETS, c.target, 'compare target'));
   w.u8(c.rangeEnd !== undefined ? C_RANGE_END : 0);
   w.bytes(c.key);
   if (c.rangeEnd !== undefined) w.bytes(c.rangeEnd);
@@ -265,8 +254,8 @@ function writeCompare(w: EntryWriter, c: Compare): void {
 }
 
 function readCompare(r: EntryReader): Compare {
-  const result = r.code(RESULTS, 'compare result');
-  const target = r.code(TARGETS, 'compare target');
+  const result = r.code(COMPARE_RESULTS, 'compare result');
+  const target = r.code(COMPARE_TARGETS, 'compare target');
   const flags = r.u8();
   const key = r.bytes();
   const rangeEnd = flags & C_RANGE_END ? r.bytes() : undefined;
@@ -333,7 +322,7 @@ function writeRange(w: EntryWriter, q: RangeRequest): void {
     (q.serializable ? R_SERIALIZABLE : 0) |
     (q.keysOnly ? R_KEYS_ONLY : 0) |
     (q.countOnly ? R_COUNT_ONLY : 0);
-  RANGE_NUMBERS.forEach((f, i) => {
+  RANGE_NUMBER_FIELDS.forEach((f, i) => {
     if (q[f] !== undefined) present |= 1 << (R_FIRST_NUMBER + i);
   });
   w.u16(present);
@@ -341,7 +330,7 @@ function writeRange(w: EntryWriter, q: RangeRequest): void {
   if (q.rangeEnd !== undefined) w.bytes(q.rangeEnd);
   if (q.sortOrder !== undefined) w.u8(codeOf(SORT_ORDERS, q.sortOrder, 'sort order'));
   if (q.sortTarget !== undefined) w.u8(codeOf(SORT_TARGETS, q.sortTarget, 'sort target'));
-  for (const f of RANGE_NUMBERS) {
+  for (const f of RANGE_NUMBER_FIELDS) {
     const v = q[f];
     if (v !== undefined) w.f64(v);
   }
@@ -356,7 +345,7 @@ function readRange(r: EntryReader): RangeRequest {
   if (present & R_SERIALIZABLE) q.serializable = true;
   if (present & R_KEYS_ONLY) q.keysOnly = true;
   if (present & R_COUNT_ONLY) q.countOnly = true;
-  RANGE_NUMBERS.forEach((f, i) => {
+  RANGE_NUMBER_FIELDS.forEach((f, i) => {
     if (present & (1 << (R_FIRST_NUMBER + i))) q[f] = r.f64();
   });
   return q;

@@ -11,16 +11,21 @@
  * op) comes back as `invalid`, for the handler to refuse with InvalidArgument as before.
  */
 
-import type {
-  Compare,
-  CompareResult,
-  DeleteRangeRequest,
-  PutRequest,
-  RangeRequest,
-  RequestOp,
-  SortOrder,
-  SortTarget,
-  TxnRequest,
+import {
+  COMPARE_RESULTS,
+  COMPARE_TARGETS,
+  type Compare,
+  type CompareResult,
+  type DeleteRangeRequest,
+  type PutRequest,
+  RANGE_NUMBER_FIELDS,
+  type RangeRequest,
+  type RequestOp,
+  SORT_ORDERS,
+  SORT_TARGETS,
+  type SortOrder,
+  type SortTarget,
+  type TxnRequest,
 } from '@tsetcd/mvcc';
 import {
   fieldOf,
@@ -41,22 +46,7 @@ export interface DecodedTxn {
 /** Nesting deeper than this is refused as malformed (decoding recurses once per level). */
 const MAX_DEPTH = 1000;
 
-const RESULTS: readonly CompareResult[] = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
-const TARGETS: readonly Compare['target'][] = ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'];
-const SORT_ORDERS: readonly SortOrder[] = ['NONE', 'ASCEND', 'DESCEND'];
-const SORT_TARGETS: readonly SortTarget[] = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
-
 const EMPTY: Uint8Array = new Uint8Array(0);
-
-/** A range's int64 fields in the order the decoder collects them. */
-const RANGE_NUMBERS = [
-  'limit',
-  'revision',
-  'minModRevision',
-  'maxModRevision',
-  'minCreateRevision',
-  'maxCreateRevision',
-] as const;
 
 /** The decoding of one request: the first semantic error is kept, decoding goes on. */
 class TxnDecoder {
@@ -116,11 +106,11 @@ class TxnDecoder {
       switch (fieldOf(tag)) {
         case 1:
           expectWire(tag, WIRE_VARINT);
-          result = this.enumOf(r, RESULTS, (n) => `unknown compare result ${n}`);
+          result = this.enumOf(r, COMPARE_RESULTS, (n) => `unknown compare result ${n}`);
           break;
         case 2:
           expectWire(tag, WIRE_VARINT);
-          target = this.enumOf(r, TARGETS, (n) => `unknown compare target ${n}`);
+          target = this.enumOf(r, COMPARE_TARGETS, (n) => `unknown compare target ${n}`);
           break;
         case 3:
           expectWire(tag, WIRE_BYTES);
@@ -227,7 +217,7 @@ class TxnDecoder {
     }
     const q: { -readonly [K in keyof RangeRequest]: RangeRequest[K] } = { key };
     if (rangeEnd.length > 0) q.rangeEnd = rangeEnd;
-    RANGE_NUMBERS.forEach((f, i) => {
+    RANGE_NUMBER_FIELDS.forEach((f, i) => {
       const v = numbers[i]!;
       if (v !== 0) q[f] = v;
     });
