@@ -155,7 +155,7 @@ function userBytes(env: RequestEnvelope): Uint8Array | undefined {
   return user;
 }
 
-/** The u64 request ID's high and low u32 halves, as the compact forms write them. */
+/** The high u32 of the u64 request ID, as the compact forms write it (the low one is `counter >>> 0`). */
 function idHigh(env: RequestEnvelope): number {
   return env.proposer * 0x10000 + Math.floor(env.counter / 0x1_0000_0000);
 }

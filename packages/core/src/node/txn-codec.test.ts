@@ -100,6 +100,20 @@ describe('txns in log entries, in their compact form', () => {
     }
   });
 
+  it('encodes a txn far bigger than its scratch buffer, and small ones after it', () => {
+    const big = envelope({
+      compare: [],
+      success: [{ type: 'put', request: { key: b('k'), value: new Uint8Array(200_000).fill(9) } }],
+      failure: [],
+    });
+    const bigBytes = encodeRequest(big);
+    expect(bigBytes.length).toBeGreaterThan(200_000);
+    expect(decodeRequest(bigBytes)).toEqual(big);
+    const small = envelope({ compare: [EVERY_COMPARE[2]!], success: [], failure: [] });
+    expect(roundTrip(small)).toEqual(small);
+    expect(decodeRequest(bigBytes)).toEqual(big);
+  });
+
   it('hands out bytes that later encodings do not overwrite', () => {
     const one = envelope({ compare: [], success: [EVERY_OP[3]!], failure: [] });
     const two = envelope({ compare: EVERY_COMPARE, success: EVERY_OP, failure: [] });

@@ -60,6 +60,9 @@ const D_PREV_KV = 2;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
+/** Largest scratch buffer an EntryWriter keeps between entries. */
+const KEPT_BYTES = 64 * 1024;
+
 /** Appends to one growing scratch buffer; `bytes()` is a view the caller copies out at once. */
 export class EntryWriter {
   private buf = new Uint8Array(1024);
@@ -67,9 +70,13 @@ export class EntryWriter {
   /** Bytes written so far. */
   length = 0;
 
-  /** Starts a new entry, reusing the buffer. */
+  /** Starts a new entry, reusing the buffer unless a big txn grew it (it is not kept). */
   reset(): void {
     this.length = 0;
+    if (this.buf.length > KEPT_BYTES) {
+      this.buf = new Uint8Array(1024);
+      this.view = new DataView(this.buf.buffer);
+    }
   }
 
   private room(n: number): void {
