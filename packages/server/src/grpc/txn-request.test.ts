@@ -217,6 +217,9 @@ describe('decodeTxnRequest', () => {
     expect(invalid({ success: [{}] })).toEqual(new TypeError('key not found'));
     expect(invalid({ compare: [{ key: k, target: 9 }] })).toEqual(new TypeError('unknown compare target 9'));
     expect(invalid({ compare: [{ key: k, result: 7 }] })).toEqual(new TypeError('unknown compare result 7'));
+    expect(invalid({ compare: [{ key: k, result: -1 }] })).toEqual(
+      new TypeError('unknown compare result -1'),
+    );
     expect(invalid({ success: [{ requestRange: { key: k, sortOrder: 5 } }] })).toEqual(
       new TypeError('invalid sort option'),
     );

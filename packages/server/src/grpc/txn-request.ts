@@ -68,7 +68,7 @@ class TxnDecoder {
 
   /** An enum field (int32 on the wire) as its name, or undefined after refusing an unknown one. */
   private enumOf<T>(r: ProtoReader, names: readonly T[], refusal: (n: number) => string): T | undefined {
-    const n = Number(BigInt.asIntN(32, r.big()));
+    const n = r.int32();
     const name = names[n];
     if (name === undefined) this.refuse(new TypeError(refusal(n)));
     return name;

@@ -88,6 +88,12 @@ export class ProtoReader {
     return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : new UnsafeIntegerError(v);
   }
 
+  /** An int32 or enum: the low 32 bits, signed (protobuf sign-extends negatives to 64). */
+  int32(): number {
+    this.varint64();
+    return this.lo32 | 0;
+  }
+
   /** An int64 as a bigint (lease IDs). */
   int64Big(): bigint {
     return BigInt.asIntN(64, this.big());
