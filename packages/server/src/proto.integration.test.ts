@@ -4,16 +4,11 @@
  * its answers field for field, the contract holds in both directions. Skipped when no `etcd`
  * binary is installed.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Client, credentials, makeClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
-import { freePorts } from '@tsetcd/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from './proto.js';
+import { hasEtcd, type RealEtcd, startRealEtcd } from './test/real-etcd.js';
 
-const hasEtcd = spawnSync('etcd', ['--version']).status === 0;
 const protos = loadEtcdProtos();
 
 /** Half-closes a bidirectional call and waits for etcd to finish it with a status. */
@@ -47,52 +42,23 @@ function call(client: Client, name: string, req: object): Promise<Decoded> {
 }
 
 describe.skipIf(!hasEtcd)('our protos against a real etcd 3.4', () => {
-  let etcd: ChildProcess | undefined;
-  let dataDir = '';
+  let etcd: RealEtcd | undefined;
   const clients: Client[] = [];
-  let address = '';
 
   function client(service: ServiceDefinition, name: string): Client {
     const Ctor = makeClientConstructor(service, name);
-    const c = new Ctor(address, credentials.createInsecure());
+    const c = new Ctor(etcd!.endpoint, credentials.createInsecure());
     clients.push(c);
     return c;
   }
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tsetcd-proto-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    address = `127.0.0.1:${clientPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    etcd = spawn(
-      'etcd',
-      [
-        '--name=proto',
-        `--data-dir=${join(dataDir, 'data')}`,
-        `--listen-client-urls=http://${address}`,
-        `--advertise-client-urls=http://${address}`,
-        `--listen-peer-urls=${peer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=proto=${peer}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    const maintenance = client(protos.Maintenance, 'Maintenance');
-    for (let i = 0; ; i++) {
-      try {
-        await call(maintenance, 'Status', {});
-        return;
-      } catch (err) {
-        if (i > 100) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    etcd = await startRealEtcd();
   });
 
   afterAll(() => {
     for (const c of clients) c.close();
-    etcd?.kill('SIGKILL');
-    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
+    etcd?.stop();
   });
 
   it('KV: Put with prev_kv, Range, Txn with a zero oneof compare, DeleteRange', async () => {
@@ -181,7 +147,7 @@ describe.skipIf(!hasEtcd)('our protos against a real etcd 3.4', () => {
     expect(BigInt(status.raftAppliedIndex)).toBeGreaterThan(0n);
     const members = await call(client(protos.Cluster, 'Cluster'), 'MemberList', {});
     expect(members.members).toHaveLength(1);
-    expect(members.members[0]).toMatchObject({ ID: status.leader, name: 'proto', isLearner: false });
+    expect(members.members[0]).toMatchObject({ ID: status.leader, name: 'real', isLearner: false });
     expect(await call(maintenance, 'Alarm', { action: 'GET' })).toMatchObject({ alarms: [] });
     const hash = await call(maintenance, 'HashKV', {});
     expect(typeof hash.hash).toBe('number');
