@@ -81,7 +81,7 @@ export { SNAPSHOT_FORMAT_VERSION } from './maintenance/snapshot-format.js';
 export { MemoryBackend } from './memory-backend.js';
 export { allocBytes } from './slab.js';
 export { MvccStore, type MvccStoreHooks, type MvccStoreOptions, type RestoreOptions } from './store.js';
-export { DEFAULT_MAX_TXN_OPS } from './txn.js';
+export { DEFAULT_MAX_TXN_OPS, type IsEmptyOp, validateTxn } from './txn.js';
 export * from './types.js';
 export { defaultWatchScheduler, ManualWatchScheduler, type WatchScheduler } from './watch-scheduler.js';
 export {

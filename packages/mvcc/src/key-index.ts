@@ -296,7 +296,14 @@ export class KeyIndex extends Generation {
 
   /**
    * Steps 1–2 shared by compact and keep: (1) skip generations that ended before atRev;
-   * (2) in the first one that did not, find the newest revision <= atRev and mark it available.
+   * (2) in the first one that did not, find the newest revision <= atRev and mark it available,
+   * with every revision of main revision atRev, in it or in the generations after it.
+   *
+   * A key has several revisions at one main revision only when a txn deletes it with a from-key
+   * range and also puts it (etcd's duplicate-key check lets that through): a put then the
+   * delete, or the delete then a put, which ends one generation and starts the next within
+   * atRev. All of them stay, so the key reads right at atRev and a watch from atRev sees every
+   * event of that revision.
    */
   private doCompact(atRev: number, available: RevSet): { genIdx: number; revIndex: number } {
     let genIdx = 0;
@@ -308,8 +315,19 @@ export class KeyIndex extends Generation {
       genIdx++;
     }
     const g = this.generation(genIdx);
-    const revIndex = g.lastAtOrBefore(atRev);
-    if (revIndex >= 0) available.add(revKey(g.main(revIndex), g.sub(revIndex)));
+    let revIndex = g.lastAtOrBefore(atRev);
+    if (revIndex < 0) return { genIdx, revIndex };
+    for (let i = revIndex; i >= 0 && (i === revIndex || g.main(i) === atRev); i--) {
+      available.add(revKey(g.main(i), g.sub(i)));
+      revIndex = i;
+    }
+    for (let n = genIdx + 1; n <= this.ended.length; n++) {
+      const later = this.generation(n);
+      if (later.isEmpty() || later.main(0) > atRev) break;
+      for (let i = 0; i < later.length && later.main(i) <= atRev; i++) {
+        available.add(revKey(later.main(i), later.sub(i)));
+      }
+    }
     return { genIdx, revIndex };
   }
 

@@ -782,13 +782,23 @@ describe('compaction', () => {
 
   it('compacting at or below the last compaction fails with CompactedError; above the store with FutureRevError', async () => {
     const { store } = await fixture();
-    expect(() => store.compact(0)).toThrow(CompactedError);
+    expect(() => store.compact(-1)).toThrow(CompactedError);
     await store.compact(4);
     expect(() => store.compact(4)).toThrow(CompactedError);
     expect(() => store.compact(3)).toThrow(CompactedError);
     expect(() => store.compact(10)).toThrow(FutureRevError);
     await store.compact(9); // the current revision is allowed
     expect(store.compactRevision).toBe(9);
+  });
+
+  it('takes one compaction at 0 on a store never compacted, as etcd (its compactMainRev starts at -1)', async () => {
+    const { store } = await fixture();
+    expect(store.compacted).toBe(false);
+    await store.compact(0);
+    expect(store.compacted).toBe(true);
+    expect(store.compactRevision).toBe(0);
+    expect(() => store.compact(0)).toThrow(CompactedError);
+    await store.compact(1);
   });
 
   it('keeps the revision after compacting at the delete that was the last write', async () => {
@@ -846,6 +856,91 @@ describe('compaction', () => {
     await store.compact(6);
     expect(store.prevKeyValue(k('a'), 6)).toBeUndefined();
     expect(store.prevKeyValue(k('a'), 8)).toMatchObject({ value: k('1') });
+  });
+});
+
+describe('Txn: a from-key delete and a put of the same key (etcd 3.4 lets them share a txn)', () => {
+  it('runs them in order: put then delete leaves a tombstone, delete then put a live key', async () => {
+    const { store } = await open();
+    store.put({ key: k('b'), value: k('1') }); // 2
+    const first = store.txn({ compare: [], success: [del('a', NUL), put('b', '2')], failure: [] });
+    expect(first.header.revision).toBe(3);
+    expect(resp(first, 0, 'deleteRange').deleted).toBe(1);
+    expect(store.range({ key: k('b') }).kvs[0]).toMatchObject({
+      modRevision: 3,
+      createRevision: 3,
+      version: 1,
+    });
+    store.txn({ compare: [], success: [put('c', '3'), del('a', NUL)], failure: [] }); // 4
+    expect(store.range(ALL).kvs).toEqual([]);
+  });
+
+  it('compacting at that revision keeps every revision of it: reads, history and a reopen agree', async () => {
+    const { store, backend } = await open();
+    store.put({ key: k('b'), value: k('1') }); // 2
+    store.txn({ compare: [], success: [del('a', NUL), put('b', '2')], failure: [] }); // 3: 3.0t, 3.1
+    store.txn({ compare: [], success: [put('c', '3'), del('a', NUL)], failure: [] }); // 4: 4.0, 4.1t, 4.2t
+    await store.compact(3);
+    expect(await storedRevisions(backend)).toEqual(['3.0t', '3.1', '4.0', '4.1t', '4.2t']);
+    await store.compact(4);
+    expect(await storedRevisions(backend)).toEqual(['4.0', '4.1t', '4.2t']);
+    const events: string[] = [];
+    for await (const { revision, events: evs } of store.history(4, 4)) {
+      for (const e of evs) events.push(`${revision} ${e.type} ${str(e.kv.key)}`);
+    }
+    expect(events).toEqual(['4 PUT c', '4 DELETE b', '4 DELETE c']);
+    await store.commit();
+    const reopened = await KVStore.open(backend);
+    expect(reopened.range(ALL).kvs).toEqual([]);
+    expect(reopened.put({ key: k('c'), value: k('x') }).header.revision).toBe(5);
+    expect(reopened.range({ key: k('c') }).kvs[0]).toMatchObject({ createRevision: 5, version: 1 });
+  });
+
+  it('refuses an ignore_value or ignore_lease put of a key the txn deleted before it, writing nothing', async () => {
+    // etcd 3.4 panics on this txn mid-way (and again on every restart, replaying it).
+    const { store } = await open();
+    store.put({ key: k('c'), value: k('1') }); // 2
+    const ignoring = (o: { ignoreValue?: boolean; ignoreLease?: boolean }): RequestOp => ({
+      type: 'put',
+      request: { key: k('c'), ...o },
+    });
+    for (const o of [{ ignoreValue: true }, { ignoreLease: true, value: k('x') }]) {
+      const req = { compare: [], success: [del('a', NUL), ignoring(o)], failure: [] };
+      expect(() => store.txn(req)).toThrow(KeyNotFoundError);
+      expect(() => store.txn({ compare: [], success: [nested(req)], failure: [] })).toThrow(KeyNotFoundError);
+    }
+    expect(store.revision).toBe(2);
+    expect(store.range({ key: k('c') }).kvs[0]).toMatchObject({ modRevision: 2 });
+    // Before the delete, the put still finds its key.
+    const ok = store.txn({
+      compare: [],
+      success: [ignoring({ ignoreValue: true }), del('a', NUL)],
+      failure: [],
+    });
+    expect(ok.header.revision).toBe(3);
+  });
+});
+
+describe('Txn: checks in etcd order', () => {
+  it('checks every put on the path before any range, whatever the order of the ops', async () => {
+    const { store } = await open();
+    const req = (p: RequestOp) => ({ compare: [], success: [get('a', { revision: 99 }), p], failure: [] });
+    expect(() => store.txn(req(put('b', 'v', { lease: 12345n })))).toThrow(LeaseNotFoundError);
+    expect(() => store.txn(req({ type: 'put', request: { key: k('b'), ignoreValue: true } }))).toThrow(
+      KeyNotFoundError,
+    );
+    expect(() => store.txn(req(put('b')))).toThrow(FutureRevError);
+  });
+
+  it("holds a txn range's negative revision to the raw compaction revision (-1 until the first)", async () => {
+    const { store } = await open();
+    store.put({ key: k('a'), value: k('1') }); // 2
+    const at = (revision: number) => ({ compare: [], success: [get('a', { revision })], failure: [] });
+    expect(resp(store.txn(at(-1)), 0, 'range').kvs).toHaveLength(1);
+    expect(() => store.txn(at(-5))).toThrow(CompactedError);
+    expect(store.range({ key: k('a'), revision: -5 }).kvs).toHaveLength(1); // a plain Range reads now
+    await store.compact(0);
+    expect(() => store.txn(at(-1))).toThrow(CompactedError);
   });
 });
 

@@ -12,7 +12,7 @@
  */
 
 import type { Backend, CloseOptions } from './backend.js';
-import { keyRange, toBinary } from './bytes.js';
+import { inRange, type KeyRange, keyRange, toBinary } from './bytes.js';
 import {
   Bucket,
   bucketBounds,
@@ -122,6 +122,8 @@ export class KVStore {
   private readonly index = new TreeIndex();
   private currentRev = 1 as Revision;
   private compactMainRev = 0 as Revision;
+  /** Whether any compaction was scheduled, even at revision 0 (etcd's compactMainRev != -1). */
+  private everCompacted = false;
   private consistentIdx = 0;
   private leases: LeaseHooks | undefined;
   private readonly listeners = new Set<EventListener>();
@@ -193,6 +195,20 @@ export class KVStore {
   /** The revision the store was last compacted at (0 if never). */
   get compactRevision(): Revision {
     return this.compactMainRev;
+  }
+
+  /** Whether the store was ever compacted (compactRevision 0 may be a compaction at 0). */
+  get compacted(): boolean {
+    return this.everCompacted;
+  }
+
+  /**
+   * etcd's compactMainRev, which starts at -1: what a compaction must exceed and what a txn's
+   * read revision is held to. So a fresh store takes one Compact(0), and a txn's range at a
+   * negative revision fails as compacted once the store was compacted (or below -1 before).
+   */
+  private get compactFloor(): number {
+    return this.everCompacted ? this.compactMainRev : -1;
   }
 
   /** Keys in the index, live or deleted but not yet compacted (etcd_debugging_mvcc_keys_total). */
@@ -342,7 +358,7 @@ export class KVStore {
     if (this.spaceExhausted && hasPut(req)) throw new NoSpaceError();
     const path: boolean[] = [];
     this.comparePath(req, this.currentRev, path);
-    this.checkPath(req, { path, at: 0 }, this.currentRev);
+    this.checkPath(req, path, this.currentRev);
     const tw = new WriteTxn(this.currentRev);
     const resp = this.txnIn(tw, req, { path, at: 0 });
     this.end(tw);
@@ -367,13 +383,56 @@ export class KVStore {
   }
 
   /** Checks the ops on the txn's path before running any of it. */
-  private checkPath(req: TxnRequest, cursor: { path: boolean[]; at: number }, atRev: Revision): void {
+  private checkPath(req: TxnRequest, path: boolean[], atRev: Revision): void {
+    // etcd checks every put on the path first (only in a txn that writes, which is the same
+    // thing: a txn that does not write has no put), then every range, whatever the ops' order.
+    this.checkOpsOnPath(req, { path, at: 0, deleted: [] }, 'put', atRev);
+    this.checkOpsOnPath(req, { path, at: 0, deleted: [] }, 'range', atRev);
+  }
+
+  /**
+   * The checks of one kind of op along the path, in the order the ops will run. `deleted`
+   * gathers the ranges deleted so far: a put with ignore_value or ignore_lease of a key an
+   * earlier delete of the txn removes finds no key to take its value or lease from. etcd 3.4
+   * panics there, mid-txn (its checks look at the store before the txn only), and crashes again
+   * on every restart as it replays the entry; we refuse it with that put's own error, "key not
+   * found", before anything is written. (Only a from-key delete gets this far: any other range
+   * covering a put of the same txn is a duplicate key.)
+   */
+  private checkOpsOnPath(
+    req: TxnRequest,
+    cursor: { path: boolean[]; at: number; deleted: KeyRange[] },
+    type: 'put' | 'range',
+    atRev: Revision,
+  ): void {
     const ops = cursor.path[cursor.at++] ? req.success : req.failure;
     for (const op of ops) {
-      if (op.type === 'put') this.checkPut(op.request, atRev);
-      else if (op.type === 'range') this.checkReadRevision(op.request.revision ?? 0, atRev);
-      else if (op.type === 'txn') this.checkPath(op.request, cursor, atRev);
+      if (op.type === 'txn') {
+        this.checkOpsOnPath(op.request, cursor, type, atRev);
+      } else if (type === 'put' && op.type === 'deleteRange') {
+        cursor.deleted.push(keyRange(op.request.key, op.request.rangeEnd));
+      } else if (op.type === 'put' && type === 'put') {
+        const p = op.request;
+        if ((p.ignoreValue || p.ignoreLease) && cursor.deleted.length > 0) {
+          const k = toBinary(p.key);
+          if (cursor.deleted.some((r) => inRange(r, k))) throw new KeyNotFoundError();
+        }
+        this.checkPut(p, atRev);
+      } else if (op.type === 'range' && type === 'range') {
+        this.checkTxnReadRevision(op.request.revision ?? 0, atRev);
+      }
     }
+  }
+
+  /**
+   * etcd's checkRequestRange: a txn's read revision, other than 0, is held to the raw compaction
+   * floor. Unlike a plain Range (checkReadRevision), a negative one is not read as "current"
+   * here: it fails as compacted once it is below the floor.
+   */
+  private checkTxnReadRevision(rev: number, curRev: Revision): void {
+    if (rev === 0) return;
+    if (rev > curRev) throw new FutureRevError();
+    if (rev < this.compactFloor) throw new CompactedError(this.compactMainRev);
   }
 
   private txnIn(tw: WriteTxn, req: TxnRequest, cursor: { path: boolean[]; at: number }): TxnResponse {
@@ -552,10 +611,11 @@ export class KVStore {
    * batches. Returns a promise that resolves once they are physically gone.
    */
   compact(rev: number): Promise<void> {
-    if (rev <= this.compactMainRev) throw new CompactedError(this.compactMainRev);
+    if (rev <= this.compactFloor) throw new CompactedError(this.compactMainRev);
     if (rev > this.currentRev) throw new FutureRevError();
     const at = rev as Revision;
     this.compactMainRev = at;
+    this.everCompacted = true;
     this.backend.put(META_SCHEDULED_COMPACT, encodeU64(at));
     const keep = this.index.compact(at);
     // Only frees memory: reads below `at` fail before reaching the cache.
@@ -604,7 +664,8 @@ export class KVStore {
     const lastMain = await loadKeyIndex(this.backend, this.index);
     // Never go back in time: the persisted revision covers deletes whose tombstones were compacted.
     this.currentRev = Math.max(1, u64(META_REV), lastMain, scheduled) as Revision;
-    if (scheduled > 0) {
+    if (this.backend.get(META_SCHEDULED_COMPACT) !== undefined) {
+      this.everCompacted = true;
       this.compactMainRev = scheduled as Revision;
       const keep = this.index.compact(this.compactMainRev);
       if (finished < scheduled) this.compaction = this.removeHistory(this.compactMainRev, keep);

@@ -7,6 +7,7 @@ import { compareBytes, inRange, keyRange, toBinary } from './bytes.js';
 import {
   DuplicateKeyError,
   EmptyKeyError,
+  KeyNotFoundError,
   LeaseProvidedError,
   TooManyOpsError,
   ValueProvidedError,
@@ -17,9 +18,19 @@ import { NO_LEASE } from './types.js';
 /** etcd's default --max-txn-ops. */
 export const DEFAULT_MAX_TXN_OPS = 128;
 
-/** Rejects a txn with too many ops, a missing key, or a key written twice (recursively). */
-export function validateTxn(req: TxnRequest, maxTxnOps = DEFAULT_MAX_TXN_OPS): void {
-  checkOpCounts(req, maxTxnOps);
+/**
+ * Says which ops of a request stand for a RequestOp that carried no request at all (etcd's
+ * checkRequestOp refuses one with ErrKeyNotFound at its turn). Only a wire decoder knows them:
+ * a TxnRequest built in code has none.
+ */
+export type IsEmptyOp = (op: RequestOp) => boolean;
+
+/**
+ * Rejects a txn with too many ops, a missing key, or a key written twice (recursively), with the
+ * error etcd gives first: checkTxnRequest's walk, then checkIntervals.
+ */
+export function validateTxn(req: TxnRequest, maxTxnOps = DEFAULT_MAX_TXN_OPS, isEmptyOp?: IsEmptyOp): void {
+  checkOpCounts(req, maxTxnOps, isEmptyOp);
   checkWrites(req.success);
   checkWrites(req.failure);
 }
@@ -28,13 +39,14 @@ export function validateTxn(req: TxnRequest, maxTxnOps = DEFAULT_MAX_TXN_OPS): v
  * etcd's checkTxnRequest: op counts (a nested txn gets the budget its parent left, max - opc),
  * empty keys, and checkPutRequest's ignore_* rules on every put of both branches.
  */
-function checkOpCounts(req: TxnRequest, max: number): void {
+function checkOpCounts(req: TxnRequest, max: number, isEmptyOp: IsEmptyOp | undefined): void {
   const opc = Math.max(req.compare.length, req.success.length, req.failure.length);
   if (opc > max) throw new TooManyOpsError();
   for (const c of req.compare) if (c.key.length === 0) throw new EmptyKeyError();
   for (const op of [...req.success, ...req.failure]) {
+    if (isEmptyOp?.(op)) throw new KeyNotFoundError();
     if (op.type === 'txn') {
-      checkOpCounts(op.request, max - opc);
+      checkOpCounts(op.request, max - opc, isEmptyOp);
       continue;
     }
     if (op.request.key.length === 0) throw new EmptyKeyError();
@@ -52,11 +64,16 @@ type DeleteRange = ReturnType<typeof keyRange>;
  * Collects the puts and deletes of one branch, failing on a key put twice or put inside a range
  * the same branch deletes. The success and failure branches of a nested txn exclude each other,
  * so a key may appear in both.
+ *
+ * etcd's checkIntervals reads a delete's range_end literally: `[key, "\0")` is an empty interval
+ * to it, not "every key from `key`", so a from-key or all-keys delete never collides with a put
+ * of the same txn (the ops then run in order: the put lands, or is deleted if it comes first).
  */
 function checkWrites(ops: readonly RequestOp[]): { puts: Set<string>; dels: DeleteRange[] } {
   const dels: DeleteRange[] = [];
   for (const op of ops) {
-    if (op.type === 'deleteRange') dels.push(keyRange(op.request.key, op.request.rangeEnd));
+    if (op.type !== 'deleteRange' || isFromKeyEnd(op.request.rangeEnd)) continue;
+    dels.push(keyRange(op.request.key, op.request.rangeEnd));
   }
   const deleted = (k: string) => dels.some((d) => inRange(d, k));
   const puts = new Set<string>();
@@ -81,6 +98,11 @@ function checkWrites(ops: readonly RequestOp[]): { puts: Set<string>; dels: Dele
     puts.add(k);
   }
   return { puts, dels };
+}
+
+/** Whether range_end is the single zero byte that means "to the end" in a range. */
+function isFromKeyEnd(rangeEnd: Uint8Array | undefined): boolean {
+  return rangeEnd !== undefined && rangeEnd.length === 1 && rangeEnd[0] === 0;
 }
 
 /**

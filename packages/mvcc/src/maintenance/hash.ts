@@ -23,8 +23,11 @@ import { IMAGE_BOUNDS, ImageHasher, ImageRevision } from './image.js';
 export interface HashKVResult {
   /** CRC32 of the revisions counted (see hashKV). */
   readonly hash: number;
-  /** The compaction revision the hash was taken under: compare hashes only when these are equal. */
-  readonly compactRevision: Revision;
+  /**
+   * The compaction revision the hash was taken under (-1 if the store was never compacted, as
+   * etcd's): compare hashes only when these are equal.
+   */
+  readonly compactRevision: number;
   /** The revision hashed up to (the current revision when 0 was asked). */
   readonly hashRevision: Revision;
 }
@@ -70,7 +73,9 @@ export async function hashKV(store: KVStore, rev = 0): Promise<HashKVResult> {
       if (r.main <= compactRevision && !keep.has(revKey(r.main, r.sub))) continue;
       hash = crc32(v, crc32(k, hash));
     }
-    if (store.compactRevision === compactRevision) return { hash, compactRevision, hashRevision };
+    if (store.compactRevision === compactRevision) {
+      return { hash, compactRevision: store.compacted ? compactRevision : -1, hashRevision };
+    }
   }
 }
 

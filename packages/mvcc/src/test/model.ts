@@ -96,8 +96,8 @@ class Draft {
 export class KVModel {
   /** history[r] = every live key at revision r; history[1] is the empty store (0 is unused). */
   private readonly history: State[] = [new Map(), new Map()];
-  /** The compaction revision (0 = never compacted). */
-  compacted = 0;
+  /** The compaction revision: -1 until the first compaction, as etcd's compactMainRev. */
+  compacted = -1;
 
   constructor(readonly maxTxnOps = 128) {}
 
@@ -225,8 +225,9 @@ export class KVModel {
    *      through: the resulting state, revisions and responses;
    *   2. compareToPath: every compare on the chosen path — nested ones too — against the state
    *      BEFORE the txn;
-   *   3. checkTxn along that path, against the same state (ignore_* keys exist, leases exist,
-   *      range revisions readable);
+   *   3. checkTxn along that path, against the same state: first every put (ignore_* keys
+   *      exist, leases exist), then every range (revisions readable: a revision other than 0
+   *      is held to the raw compaction revision, so a negative one can fail as compacted);
    *   4. executeTxn along the path on one draft: one revision for the whole txn.
    */
   txn(req: TxnRequest): TxnResponse {
@@ -234,7 +235,7 @@ export class KVModel {
     const base = this.current();
     const path: boolean[] = [];
     this.compareToPath(req, base, path);
-    this.checkTxn(req, path, { i: 0 });
+    this.checkTxn(req, path);
     const d = this.draft();
     const resp = this.executeTxn(d, req, path, { i: 0 });
     this.end(d);
@@ -248,21 +249,34 @@ export class KVModel {
       if (op.type === 'txn') this.compareToPath(op.request, state, path);
   }
 
-  private checkTxn(req: TxnRequest, path: readonly boolean[], at: { i: number }): void {
-    const ops = path[at.i++] ? req.success : req.failure;
-    const state = this.current();
-    for (const op of ops) {
-      if (op.type === 'put') {
-        const p = op.request;
-        if ((p.ignoreValue || p.ignoreLease) && !state.has(bin(p.key))) throw new KeyNotFoundError();
-        if ((p.lease ?? 0n) !== 0n) throw new LeaseNotFoundError();
-      } else if (op.type === 'range') {
-        const rev = op.request.revision ?? 0;
-        if (rev > this.revision) throw new FutureRevError();
-        if (rev !== 0 && rev < this.compacted) throw new CompactedError(this.compacted);
-      } else if (op.type === 'txn') {
-        this.checkTxn(op.request, path, at);
+  private checkTxn(req: TxnRequest, path: readonly boolean[]): void {
+    // The puts first, against the live keys as the path's deletes leave them: an ignore_* put
+    // of a key an earlier delete of the txn removed has nothing to take (etcd 3.4 panics there).
+    this.checkPuts(req, path, { i: 0 }, new Set(this.current().keys()));
+    this.checkRanges(req, path, { i: 0 });
+  }
+
+  private checkPuts(req: TxnRequest, path: readonly boolean[], at: { i: number }, live: Set<string>): void {
+    for (const op of path[at.i++] ? req.success : req.failure) {
+      if (op.type === 'txn') this.checkPuts(op.request, path, at, live);
+      if (op.type === 'deleteRange') {
+        for (const k of [...live].filter(selects(op.request.key, op.request.rangeEnd))) live.delete(k);
       }
+      if (op.type !== 'put') continue;
+      const p = op.request;
+      if ((p.ignoreValue || p.ignoreLease) && !live.has(bin(p.key))) throw new KeyNotFoundError();
+      if ((p.lease ?? 0n) !== 0n) throw new LeaseNotFoundError();
+      live.add(bin(p.key));
+    }
+  }
+
+  private checkRanges(req: TxnRequest, path: readonly boolean[], at: { i: number }): void {
+    for (const op of path[at.i++] ? req.success : req.failure) {
+      if (op.type === 'txn') this.checkRanges(op.request, path, at);
+      if (op.type !== 'range') continue;
+      const rev = op.request.revision ?? 0;
+      if (rev > this.revision) throw new FutureRevError();
+      if (rev !== 0 && rev < this.compacted) throw new CompactedError(this.compacted);
     }
   }
 
@@ -533,8 +547,9 @@ export async function runModelCheck(seed: number, opts: ModelRunOptions): Promis
     const got = outcome(() => applyToStore(store, op, pending));
     if (!same(want, got)) mismatch(step, 'response', want, got);
     if (store.revision !== model.revision) mismatch(step, 'revision', model.revision, store.revision);
-    if (store.compactRevision !== model.compacted) {
-      mismatch(step, 'compaction revision', model.compacted, store.compactRevision);
+    const storeCompacted = store.compacted ? store.compactRevision : -1;
+    if (storeCompacted !== model.compacted) {
+      mismatch(step, 'compaction revision', model.compacted, storeCompacted);
     }
     if (op.type === 'compact' && op.wait) await settle(step);
     // Let a background compaction take a few steps between requests.

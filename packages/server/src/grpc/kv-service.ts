@@ -15,7 +15,7 @@ import {
   rangeOut,
   txnOut,
 } from './convert.js';
-import type { DecodedTxn } from './txn-request.js';
+import { type DecodedTxn, refuseEmptyOps } from './txn-request.js';
 
 /** The KV service's handlers. */
 export function kvService(node: TsetcdNode): ServiceImplementation {
@@ -46,6 +46,7 @@ export function kvService(node: TsetcdNode): ServiceImplementation {
     }),
     Txn: unary<DecodedTxn, Pb>(async (req, call) => {
       if (req.invalid !== undefined) throw req.invalid;
+      if (req.emptyOps !== undefined) refuseEmptyOps(req.txn, req.emptyOps, node.parts.config.maxTxnOps);
       const r = await clientFor(node, call.metadata).kv.txn(req.txn, deadlineOptions(call));
       return txnOut(headerOut(r.header), r);
     }),

@@ -108,7 +108,7 @@ export function maintenanceService(node: TsetcdNode): ServiceImplementation {
     }),
     HashKV: unary<Pb, Pb>(async (req, call) => {
       const r = await clientFor(node, call.metadata).maintenance.hashKV(num(req.revision));
-      const o: Pb = { header: headerOut(r.header), compactRevision: String(r.compactRevision || -1) };
+      const o: Pb = { header: headerOut(r.header), compactRevision: String(r.compactRevision) };
       if (r.hash !== 0) o.hash = r.hash;
       return o;
     }),

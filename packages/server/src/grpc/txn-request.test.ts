@@ -10,7 +10,7 @@ import { mulberry32 } from '@tsetcd/testing';
 import { describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from '../proto.js';
 import { big, bytes, deleteRangeIn, num, type Pb, putIn, rangeIn } from './convert.js';
-import { decodeTxnRequest } from './txn-request.js';
+import { decodeTxnRequest, refuseEmptyOps } from './txn-request.js';
 import { MalformedMessageError } from './wire-reader.js';
 
 const method = loadEtcdProtos().KV.Txn!;
@@ -214,7 +214,6 @@ describe('decodeTxnRequest', () => {
   it('hands back what the node cannot take as `invalid`, with etcd-style messages', () => {
     const k = Buffer.from('k');
     const invalid = (req: Pb) => decodeTxnRequest(encode(req)).invalid;
-    expect(invalid({ success: [{}] })).toEqual(new TypeError('key not found'));
     expect(invalid({ compare: [{ key: k, target: 9 }] })).toEqual(new TypeError('unknown compare target 9'));
     expect(invalid({ compare: [{ key: k, result: 7 }] })).toEqual(new TypeError('unknown compare result 7'));
     expect(invalid({ compare: [{ key: k, result: -1 }] })).toEqual(
@@ -232,6 +231,30 @@ describe('decodeTxnRequest', () => {
     expect(
       invalid({ compare: [{ key: k, target: 'MOD', modRevision: '-9223372036854775808' }] })?.message,
     ).toBe('value -9223372036854775808 is not a safe integer');
+  });
+
+  it("refuses an empty RequestOp at its turn in etcd's checks, so an earlier op's error wins", () => {
+    const k = Buffer.from('k');
+    const refusal = (req: Pb): string => {
+      const d = decodeTxnRequest(encode(req));
+      expect(d.invalid).toBeUndefined();
+      try {
+        refuseEmptyOps(d.txn, d.emptyOps!, 128);
+      } catch (err) {
+        return (err as Error).name;
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal({ success: [{}] })).toBe('KeyNotFoundError');
+    expect(
+      refusal({ success: [{ requestPut: { key: k } }], failure: [{ requestTxn: { success: [{}] } }] }),
+    ).toBe('KeyNotFoundError');
+    expect(refusal({ success: [{}, { requestPut: { key: Buffer.alloc(0) } }] })).toBe('KeyNotFoundError');
+    expect(refusal({ success: [{ requestPut: { key: Buffer.alloc(0) } }, {}] })).toBe('EmptyKeyError');
+    expect(refusal({ compare: [{ key: Buffer.alloc(0) }], success: [{}] })).toBe('EmptyKeyError');
+    const ranges = Array.from({ length: 128 }, () => ({ requestRange: { key: k } }));
+    expect(refusal({ success: [{}, ...ranges] })).toBe('TooManyOpsError');
+    expect(decodeTxnRequest(encode({ success: [{ requestPut: { key: k } }] })).emptyOps).toBeUndefined();
   });
 
   it('reads the int64 range and the lease IDs as protobufjs does', () => {

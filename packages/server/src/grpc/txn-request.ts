@@ -7,8 +7,10 @@
  * Gives exactly what the conversion of protobufjs's object gave (absent and zero fields left
  * out as there, keys and values as views of the message). A malformed message throws
  * MalformedMessageError (the call fails as unparseable, like protobufjs); a well-formed request
- * with a value the node cannot take (an unknown enum, an int64 beyond a safe integer, an empty
- * op) comes back as `invalid`, for the handler to refuse with InvalidArgument as before.
+ * with a value the node cannot take (an unknown enum, an int64 beyond a safe integer) comes back
+ * as `invalid`, for the handler to refuse with InvalidArgument as before. A RequestOp with no
+ * request in it decodes to a placeholder listed in `emptyOps`: etcd refuses it at its turn in
+ * checkTxnRequest's walk, so an earlier op's error wins over it (mvcc's validateTxn does the walk).
  */
 
 import {
@@ -17,6 +19,7 @@ import {
   type Compare,
   type CompareResult,
   type DeleteRangeRequest,
+  KeyNotFoundError,
   type PutRequest,
   RANGE_NUMBER_FIELDS,
   type RangeRequest,
@@ -26,6 +29,7 @@ import {
   type SortOrder,
   type SortTarget,
   type TxnRequest,
+  validateTxn,
 } from '@tsetcd/mvcc';
 import {
   fieldOf,
@@ -41,6 +45,8 @@ import {
 export interface DecodedTxn {
   readonly txn: TxnRequest;
   readonly invalid?: TypeError | RangeError;
+  /** The placeholders in `txn` of RequestOps that carried no request (absent if none). */
+  readonly emptyOps?: ReadonlySet<RequestOp>;
 }
 
 /** Nesting deeper than this is refused as malformed (decoding recurses once per level). */
@@ -51,6 +57,7 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 /** The decoding of one request: the first semantic error is kept, decoding goes on. */
 class TxnDecoder {
   invalid: TypeError | RangeError | undefined;
+  emptyOps: Set<RequestOp> | undefined;
 
   private refuse(err: TypeError | RangeError): void {
     this.invalid ??= err;
@@ -182,9 +189,10 @@ class TxnDecoder {
       } else r.skip(wireOf(tag));
     }
     if (op !== undefined) return op;
-    // etcd's answer to a RequestOp with no request in it.
-    this.refuse(new TypeError('key not found'));
-    return { type: 'range', request: { key: EMPTY } };
+    const placeholder: RequestOp = { type: 'range', request: { key: EMPTY } };
+    this.emptyOps ??= new Set();
+    this.emptyOps.add(placeholder);
+    return placeholder;
   }
 
   private range(r: ProtoReader): RangeRequest {
@@ -292,5 +300,21 @@ function expectWire(tag: number, wire: number): void {
 export function decodeTxnRequest(buf: Uint8Array): DecodedTxn {
   const d = new TxnDecoder();
   const txn = d.txn(new ProtoReader(buf), 0);
-  return d.invalid === undefined ? { txn } : { txn, invalid: d.invalid };
+  if (d.invalid === undefined && d.emptyOps === undefined) return { txn };
+  return {
+    txn,
+    ...(d.invalid !== undefined ? { invalid: d.invalid } : {}),
+    ...(d.emptyOps !== undefined ? { emptyOps: d.emptyOps } : {}),
+  };
+}
+
+/**
+ * Throws what etcd answers a txn holding RequestOps with no request in them: the first error of
+ * checkTxnRequest's walk (the op count, an empty key, … of an op before the empty one), else
+ * "key not found" at the first empty op.
+ */
+export function refuseEmptyOps(txn: TxnRequest, emptyOps: ReadonlySet<RequestOp>, maxTxnOps: number): never {
+  validateTxn(txn, maxTxnOps, (op) => emptyOps.has(op));
+  // validateTxn meets every op, so it threw at the first empty one at the latest.
+  throw new KeyNotFoundError();
 }
