@@ -51,6 +51,7 @@ export {
   type LessorOptions,
   MAX_LEASE_ID,
   MAX_LEASE_TTL,
+  MIN_LEASE_ID,
 } from './lease/lessor.js';
 export { LevelBackend, type LevelBackendOptions } from './level-backend.js';
 export { type AlarmMember, Alarms, type AlarmType } from './maintenance/alarm.js';

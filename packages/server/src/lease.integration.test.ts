@@ -47,6 +47,21 @@ describe('Lease over gRPC', () => {
     expect(gone).toMatchObject({ ID: g.ID, TTL: '-1', grantedTTL: '0', keys: [] });
   });
 
+  it('takes a negative lease ID, as etcd does (the field is an int64)', async () => {
+    s = await serve();
+    const lease = s.client('Lease');
+    const kv = s.client('KV');
+    expect(await s.call(lease, 'LeaseGrant', { ID: -5, TTL: 100 })).toMatchObject({ ID: '-5', TTL: '100' });
+    await s.call(kv, 'Put', { key: b('n'), value: b('v'), lease: -5 });
+    expect((await s.call(kv, 'Range', { key: b('n') })).kvs[0].lease).toBe('-5');
+    const ttl = await s.call(lease, 'LeaseTimeToLive', { ID: -5, keys: true });
+    expect(ttl).toMatchObject({ ID: '-5', grantedTTL: '100' });
+    expect(ttl.keys.map((k: Buffer) => k.toString())).toEqual(['n']);
+    expect((await s.call(lease, 'LeaseLeases', {})).leases).toEqual([{ ID: '-5' }]);
+    await s.call(lease, 'LeaseRevoke', { ID: -5 });
+    expect((await s.call(kv, 'Range', { key: b('n') })).kvs).toEqual([]);
+  });
+
   it("answers errors with etcd's codes and messages", async () => {
     s = await serve();
     const lease = s.client('Lease');

@@ -149,6 +149,52 @@ describe('Watch over gRPC', () => {
     w.call.cancel();
   });
 
+  it('keeps the ID of a watch a compaction cancelled until the client cancels it, as etcd 3.4', async () => {
+    s = await serve();
+    const kv = s.client('KV');
+    for (const v of ['1', '2', '3']) await s.call(kv, 'Put', { key: b('c'), value: b(v) });
+    await s.call(kv, 'Compact', { revision: 3 });
+    const w = openStream(s);
+    w.call.write({ createRequest: { key: b('c'), startRevision: 2, watchId: 1 } });
+    expect(await w.next()).toMatchObject({ watchId: '1', created: true });
+    expect(await w.next()).toMatchObject({ watchId: '1', canceled: true, compactRevision: '3' });
+    // The ID stays taken: a create asking for it is a duplicate, the server's picks skip it.
+    w.call.write({ createRequest: { key: b('d'), watchId: 1 } });
+    expect(await w.next()).toMatchObject({
+      watchId: '-1',
+      created: true,
+      canceled: true,
+      cancelReason: 'mvcc: duplicate watch ID provided on the WatchStream',
+    });
+    w.call.write({ createRequest: { key: b('d') } });
+    expect(await w.next()).toMatchObject({ watchId: '0', created: true });
+    w.call.write({ createRequest: { key: b('d') } });
+    expect(await w.next()).toMatchObject({ watchId: '2', created: true });
+    // A progress request does not wait for it.
+    w.call.write({ progressRequest: {} });
+    expect(await w.next()).toMatchObject({ watchId: '-1', header: { revision: '4' } });
+    // The client's cancel is answered, and frees the ID.
+    w.call.write({ cancelRequest: { watchId: 1 } });
+    expect(await w.next()).toMatchObject({ watchId: '1', canceled: true, header: { revision: '4' } });
+    w.call.write({ createRequest: { key: b('d'), watchId: 1 } });
+    expect(await w.next()).toMatchObject({ watchId: '1', created: true, canceled: false });
+    w.call.cancel();
+  });
+
+  it('reports an empty range before a duplicate ID, in etcd order', async () => {
+    s = await serve();
+    const w = openStream(s);
+    w.call.write({ createRequest: { key: b('a'), watchId: 2 } });
+    expect(await w.next()).toMatchObject({ watchId: '2', created: true });
+    w.call.write({ createRequest: { key: b('k'), rangeEnd: b('a'), watchId: 2 } });
+    expect(await w.next()).toMatchObject({
+      watchId: '-1',
+      canceled: true,
+      cancelReason: 'mvcc: watcher range is empty',
+    });
+    w.call.cancel();
+  });
+
   it('splits a large response into fragments when asked, etcd-style', async () => {
     s = await serve({ maxRequestBytes: 64 * 1024 });
     const kv = s.client('KV');

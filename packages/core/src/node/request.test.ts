@@ -33,6 +33,9 @@ describe('request encoding in log entries', () => {
       authRevision: 3,
       req: { op: 'put', put: { key: b('k'), ignoreValue: true, ignoreLease: true } },
     },
+    // Lease IDs are int64s: etcd takes a negative one.
+    { proposer: 2, counter: 3, req: { op: 'put', put: { key: b('k'), value: b('v'), lease: -5n } } },
+    { proposer: 2, counter: 4, req: { op: 'put', put: { key: b('k'), lease: -(2n ** 63n) } } },
   ];
 
   it('round-trips puts in their compact form', () => {
@@ -83,6 +86,11 @@ describe('request encoding in log entries', () => {
         req: { op: 'deleteRange', deleteRange: { key: b('a'), rangeEnd: b('b'), prevKv: true } },
       },
       { proposer: 0xffff, counter: 2 ** 48 - 1, req: { op: 'leaseGrant', id: 99n, ttl: 10 } },
+      { proposer: 3, counter: 1, req: { op: 'leaseGrant', id: -5n, ttl: 10 } },
+      { proposer: 3, counter: 2, req: { op: 'leaseRevoke', id: -(2n ** 63n) } },
+      { proposer: 3, counter: 3, req: { op: 'leaseRenew', id: -1n } },
+      { proposer: 3, counter: 4, req: { op: 'leaseRenewBatch', ids: [-5n, 7n, 2n ** 63n - 1n] } },
+      { proposer: 3, counter: 5, req: { op: 'leaseCheckpoint', ids: [-5n] } },
       { proposer: 0, counter: 0, req: { op: 'compaction', compaction: { revision: 5 } } },
       {
         proposer: 0x1234,

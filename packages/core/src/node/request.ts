@@ -123,7 +123,7 @@ export function encodeRequest(env: RequestEnvelope): Uint8Array {
   if (env.req.op === 'txn') return encodeTxn(env, env.req.txn);
   // The msgpack form carries the ID whole, as a u64 (the log's format since the first release).
   const { proposer, counter, ...rest } = env;
-  return encoder.encode({ id: joinRequestId(proposer, counter), ...rest });
+  return encoder.encode({ id: joinRequestId(proposer, counter), ...rest, req: leaseIdsAsBits(rest.req) });
 }
 
 /**
@@ -191,7 +191,7 @@ function encodePut(env: RequestEnvelope, put: PutRequest): Uint8Array {
   out[9] = flags;
   let at = 10;
   if (hasLease) {
-    dv.setBigUint64(base + at, put.lease!);
+    dv.setBigInt64(base + at, put.lease!);
     at += 8;
   }
   if (user !== undefined) {
@@ -232,7 +232,8 @@ function decodePut(data: Uint8Array): RequestEnvelope {
   let lease: bigint | undefined;
   if (flags & F_LEASE) {
     need(len, at, 8);
-    lease = (BigInt(u32(data, at)) << 32n) | BigInt(u32(data, at + 4));
+    // An int64, read from its two's complement bits (positive IDs read the same as before).
+    lease = BigInt.asIntN(64, (BigInt(u32(data, at)) << 32n) | BigInt(u32(data, at + 4)));
     at += 8;
   }
   let user: string | undefined;
@@ -342,7 +343,8 @@ export function decodeRequest(data: Uint8Array): RequestEnvelope {
   if (typeof op !== 'string' || !OPS.has(op)) throw new MalformedRequestError(`unknown op ${String(op)}`);
   // Only the envelope's own fields: a key in the entry named like the ID's halves must not
   // override them (the applier's dedup table is keyed by the proposer).
-  const env = { proposer: requestPrefix(wire.id), counter: requestCounter(wire.id), req: wire.req };
+  const req = leaseIdsFromBits(wire.req as ReplicatedRequest);
+  const env = { proposer: requestPrefix(wire.id), counter: requestCounter(wire.id), req };
   if (wire.user !== undefined) Object.assign(env, { user: wire.user });
   if (wire.authRevision !== undefined) Object.assign(env, { authRevision: wire.authRevision });
   return env as RequestEnvelope;
@@ -401,5 +403,32 @@ export class RequestIdGenerator {
   next(): number {
     this.counter = (this.counter + 1) % COUNTER_MODULUS;
     return this.counter === 0 && this.prefix === 0 ? this.next() : this.counter;
+  }
+}
+
+/**
+ * Lease IDs are int64s (etcd takes negative ones), but msgpack carries bigints through the node
+ * ID extension, as u64s: a lease op's IDs go as their two's complement bits and come back
+ * signed. Positive IDs, the only ones before negative IDs were taken, are the same either way.
+ */
+function leaseIdsAsBits(req: ReplicatedRequest): ReplicatedRequest {
+  return mapLeaseIds(req, (id) => BigInt.asUintN(64, id));
+}
+
+function leaseIdsFromBits(req: ReplicatedRequest): ReplicatedRequest {
+  return mapLeaseIds(req, (id) => (typeof id === 'bigint' ? BigInt.asIntN(64, id) : id));
+}
+
+function mapLeaseIds(req: ReplicatedRequest, f: (id: LeaseId) => LeaseId): ReplicatedRequest {
+  switch (req?.op) {
+    case 'leaseGrant':
+    case 'leaseRevoke':
+    case 'leaseRenew':
+      return { ...req, id: f(req.id) };
+    case 'leaseRenewBatch':
+    case 'leaseCheckpoint':
+      return Array.isArray(req.ids) ? { ...req, ids: req.ids.map(f) } : req;
+    default:
+      return req;
   }
 }

@@ -23,7 +23,9 @@ const TTL_BYTES = 8;
 /** The backend key of lease `id`. */
 export function leaseBucketKey(id: LeaseId): Uint8Array {
   const body = new Uint8Array(ID_BYTES);
-  new DataView(body.buffer).setBigUint64(0, id);
+  // An int64 (etcd takes negative IDs) in its two's complement bits: positive IDs, the only
+  // ones before negative IDs were taken, keep their bytes.
+  new DataView(body.buffer).setBigInt64(0, id);
   return bucketKey(Bucket.lease, body);
 }
 
@@ -39,7 +41,7 @@ export function decodeLeaseEntry(key: Uint8Array, value: Uint8Array): LeaseRecor
   if (key.length !== 1 + ID_BYTES || key[0] !== Bucket.lease || value.length !== TTL_BYTES) {
     throw new RangeError('lease: malformed stored lease');
   }
-  const id = new DataView(key.buffer, key.byteOffset + 1, ID_BYTES).getBigUint64(0);
+  const id = new DataView(key.buffer, key.byteOffset + 1, ID_BYTES).getBigInt64(0);
   const ttl = Number(new DataView(value.buffer, value.byteOffset, TTL_BYTES).getBigInt64(0));
   return { id, ttl };
 }

@@ -4,9 +4,16 @@ import { LeaseExistsError, LeaseNotFoundError, NoSpaceError } from '../errors.js
 import { KVStore } from '../kvstore.js';
 import { MemoryBackend } from '../memory-backend.js';
 import type { Event, LeaseId, Revision } from '../types.js';
-import { leaseBucketKey } from './lease-codec.js';
+import { decodeLeaseEntry, encodeLeaseValue, leaseBucketKey } from './lease-codec.js';
 import { LeaseTtlTooLargeError, NotPrimaryError } from './lease-errors.js';
-import { DEFAULT_MIN_LEASE_TTL, Lessor, type LessorOptions, MAX_LEASE_ID, MAX_LEASE_TTL } from './lessor.js';
+import {
+  DEFAULT_MIN_LEASE_TTL,
+  Lessor,
+  type LessorOptions,
+  MAX_LEASE_ID,
+  MAX_LEASE_TTL,
+  MIN_LEASE_ID,
+} from './lessor.js';
 
 const T0 = 1_000_000;
 
@@ -116,9 +123,23 @@ describe('Lessor.grant', () => {
     expect(get('k')).toBeUndefined();
   });
 
-  it('rejects IDs outside 1..2^63-1 and non-integer TTLs as programming mistakes', async () => {
+  it('takes a negative ID as etcd does (an int64), and stores and reloads it', async () => {
+    const { lessor, backend, put, keysOf } = await setup();
+    lessor.grant(-5n, 10);
+    lessor.grant(MIN_LEASE_ID, 10);
+    put('a', -5n);
+    expect(keysOf(-5n)).toEqual(['a']);
+    expect(decodeLeaseEntry(leaseBucketKey(-5n), encodeLeaseValue({ id: -5n, ttl: 10 })).id).toBe(-5n);
+    const lessor2 = await Lessor.open(await KVStore.open(backend));
+    expect(lessor2.leases()).toEqual([MIN_LEASE_ID, -5n]);
+    expect(lessor2.timeToLive(-5n, { keys: true }).keys.map((k) => new TextDecoder().decode(k))).toEqual([
+      'a',
+    ]);
+  });
+
+  it('rejects IDs outside int64 and non-integer TTLs as programming mistakes', async () => {
     const { lessor } = await setup();
-    expect(() => lessor.grant(-1n, 10)).toThrow(RangeError);
+    expect(() => lessor.grant(MIN_LEASE_ID - 1n, 10)).toThrow(RangeError);
     expect(() => lessor.grant(MAX_LEASE_ID + 1n, 10)).toThrow(RangeError);
     expect(() => lessor.grant(1n, 1.5)).toThrow(RangeError);
     expect(() => lessor.grant(1n, Number.NaN)).toThrow(RangeError);

@@ -50,8 +50,10 @@ export const DEFAULT_LEASE_REVOKE_RATE = 1000;
  * revoked (etcd's expiredLeaseRetryInterval): the revocation is in flight meanwhile.
  */
 export const DEFAULT_EXPIRED_LEASES_RETRY_MS = 3000;
-/** The largest lease ID: IDs are positive int64s. */
+/** The largest lease ID: IDs are int64s, as etcd's (which takes a negative one too). */
 export const MAX_LEASE_ID: LeaseId = (1n << 63n) - 1n;
+/** The smallest lease ID a grant may give explicitly. Generated IDs are always positive. */
+export const MIN_LEASE_ID: LeaseId = -(1n << 63n);
 
 const MS_PER_SECOND = 1000;
 /** Attempts at drawing an unused ID before concluding the random source is broken. */
@@ -223,8 +225,8 @@ export class Lessor implements LeaseHooks {
     if (ttl > MAX_LEASE_TTL) throw new LeaseTtlTooLargeError();
     if (!Number.isSafeInteger(ttl)) throw new RangeError(`lease: TTL must be an integer, got ${ttl}`);
     if (id === NO_LEASE) id = this.newId();
-    else if (id < 1n || id > MAX_LEASE_ID) {
-      throw new RangeError(`lease: ID must be in 1..2^63-1, got ${id}`);
+    else if (id < MIN_LEASE_ID || id > MAX_LEASE_ID) {
+      throw new RangeError(`lease: ID must be a non-zero int64, got ${id}`);
     }
     if (this.leaseMap.has(id)) throw new LeaseExistsError();
     const lease = new Lease(id, Math.max(ttl, this.minTtl));

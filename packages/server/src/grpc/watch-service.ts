@@ -5,13 +5,16 @@
  * Per stream:
  *   - a create request opens a store Watcher as the stream's user and answers `created` with the
  *     watch ID (the client's, or the lowest free one from 0 up, as etcd's watchStream picks), or
- *     `created` + `canceled` with watch ID -1 and etcd's reason (permission denied, empty range,
- *     duplicate ID) — never a stream error;
+ *     `created` + `canceled` with watch ID -1 and etcd's reason, checked in etcd's order
+ *     (permission denied, then an empty range, then a duplicate ID) — never a stream error;
  *   - each watch is pumped by its own loop that takes one response at a time from its Watcher and
  *     writes it to the stream, waiting while the stream is backed up — so a slow client leaves
  *     responses in the Watcher's bounded buffer, where the store's back-pressure (victims)
  *     applies, instead of piling them up in the gRPC stream;
  *   - a cancel request cancels the Watcher and answers `canceled` (an unknown ID gets no answer);
+ *   - a watch that compaction cancelled keeps its ID, as in etcd's watchStream (which forgets a
+ *     watcher only when the client cancels it): a create may not reuse that ID, the server does
+ *     not pick it, and the client's cancel of it is answered;
  *   - a progress request is answered, as etcd 3.4 does, with one response of watch ID -1 — sent
  *     once every watch on the stream has been brought up to a revision (each Watcher's own
  *     progress notification), and carrying the lowest such revision, so it never claims a
@@ -64,6 +67,11 @@ interface StreamWatch {
   done: boolean;
 }
 
+/** A StreamWatch that compaction cancelled: kept only to hold its ID until the client cancels it. */
+function isHeldOnly(w: StreamWatch): boolean {
+  return w.done;
+}
+
 /** A progress request waiting for every watch it covers to report its revision. */
 interface PendingProgress {
   readonly waiting: Set<number>;
@@ -72,7 +80,8 @@ interface PendingProgress {
 
 /** The server side of one Watch stream; see the file comment. */
 class WatchStream {
-  // Invariant: a watch is in `watches` from its created response until its canceled one.
+  // Invariant: a watch is in `watches` from its created response until its canceled one, or,
+  // cancelled by compaction, until the client cancels it (isHeldOnly, done).
   private readonly watches = new Map<number, StreamWatch>();
   /** The lowest ID that may be free for the server to pick (etcd's watchStream.nextID). */
   private nextId = 0;
@@ -127,10 +136,6 @@ class WatchStream {
     try {
       // Inside the try: a watch ID beyond 2^53 fails this create, not the member (num throws).
       requested = num(c.watchId);
-      if (requested !== 0 && this.watches.has(requested)) {
-        this.fail(NO_WATCH_ID, DUPLICATE_ID_REASON);
-        return;
-      }
       const filters = ((c.filters as string[] | undefined) ?? []).filter(
         (f): f is WatchFilter => f === 'NOPUT' || f === 'NODELETE',
       );
@@ -147,6 +152,12 @@ class WatchStream {
       if (typeof e?.grpcCode === 'string') this.fail(NO_WATCH_ID, PERMISSION_DENIED_REASON);
       else if (e?.code === 'ErrEmptyWatcherRange') this.fail(NO_WATCH_ID, EMPTY_RANGE_REASON);
       else this.fail(NO_WATCH_ID, toWireError(err).details);
+      return;
+    }
+    // After the permission and range checks (inside client.watch), as etcd's order has it.
+    if (requested !== 0 && this.watches.has(requested)) {
+      watcher.cancel();
+      this.fail(NO_WATCH_ID, DUPLICATE_ID_REASON);
       return;
     }
     const id = requested !== 0 ? requested : this.pickId();
@@ -205,9 +216,10 @@ class WatchStream {
       return;
     }
     if (r.canceled) {
-      // The store ended the watch (compaction, failure); the client need not cancel it.
+      // The store ended the watch (compaction, failure); the client need not cancel it. A
+      // compacted one keeps its ID until the client does (see the file comment).
       w.done = true;
-      this.watches.delete(w.id);
+      if (r.compactRevision === 0) this.watches.delete(w.id);
       this.settleProgress(w.id, undefined);
       out.canceled = true;
       if (r.compactRevision !== 0) {
@@ -262,6 +274,7 @@ class WatchStream {
   private cancel(id: number): void {
     const w = this.watches.get(id);
     if (w === undefined) return; // etcd answers nothing for an unknown ID
+    // A watch held only for its ID (compacted) is answered like a live one.
     w.done = true;
     this.watches.delete(id);
     w.watcher.cancel();
@@ -276,7 +289,7 @@ class WatchStream {
   /** etcd 3.4: one response with watch ID -1 and a revision every watch on the stream has reached. */
   private requestProgress(): void {
     const pending: PendingProgress = {
-      waiting: new Set(this.watches.keys()),
+      waiting: new Set([...this.watches.values()].filter((w) => !isHeldOnly(w)).map((w) => w.id)),
       revision: this.node.parts.store.revision,
     };
     if (pending.waiting.size === 0) {
@@ -284,7 +297,7 @@ class WatchStream {
       return;
     }
     this.progress.push(pending);
-    for (const w of this.watches.values()) w.watcher.requestProgress();
+    for (const w of this.watches.values()) if (!isHeldOnly(w)) w.watcher.requestProgress();
   }
 
   /**
