@@ -104,6 +104,7 @@ export {
 export { DataDirNotEmptyError, restoreDataDir } from './node/restore-data-dir.js';
 export {
   BadLeaderTransfereeError,
+  CorruptClusterError,
   LeaderFailTimeoutError,
   LearnerNotReadyError,
   MalformedRequestError,

@@ -6,6 +6,18 @@
 
 import { CoreError } from './errors.js';
 
+/**
+ * A CORRUPT alarm is raised: etcd's corrupt applier refuses every write (put, delete, a txn that
+ * writes, compaction, lease grant and revoke) until the alarm is disarmed (ErrCorrupt).
+ */
+export class CorruptClusterError extends CoreError {
+  readonly code = 'ErrCorrupt';
+  constructor() {
+    super('etcdserver: corrupt cluster');
+    this.name = 'CorruptClusterError';
+  }
+}
+
 /** A request did not complete within its timeout (etcd's ErrTimeout). */
 export class RequestTimeoutError extends CoreError {
   readonly code = 'ErrTimeout';

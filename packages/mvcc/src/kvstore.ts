@@ -603,6 +603,16 @@ export class KVStore {
     return this.index.keep(rev);
   }
 
+  /** The revision of every key live at `rev` (etcd 3.4's kvindex.Keep(rev), which HashKV uses). */
+  liveRevisions(rev: number): RevSet {
+    const live: RevSet = new Set();
+    this.index.forEachLive({ kind: 'fromKey', key: '' }, rev, (k) => {
+      live.add(revKey(k.modified.main, k.modified.sub));
+      return true;
+    });
+    return live;
+  }
+
   // ---- compaction --------------------------------------------------------------------------
 
   /**

@@ -49,6 +49,11 @@ describe('Auth over gRPC', () => {
       code: status.FAILED_PRECONDITION,
       details: 'etcdserver: role name already exists',
     });
+    // No perm at all: etcd 3.5's refusal (3.4 crashes on it).
+    await expect(s.call(a, 'RoleGrantPermission', { name: 'r1' })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'etcdserver: permission not given',
+    });
     await s.call(a, 'RoleGrantPermission', { name: 'r1', perm: { permType: 'READ', key: b('foo') } });
     await s.call(a, 'RoleGrantPermission', {
       name: 'r1',

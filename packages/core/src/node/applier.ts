@@ -16,11 +16,22 @@
 
 import type { MvccStore } from '@tsetcd/mvcc';
 import type { Entry } from '@tsetcd/raft';
+import { CorruptClusterError } from '../node-errors.js';
 import { AppliedRequests } from './applied-requests.js';
 import { LeaseRenewals } from './lease-renewals.js';
 import type { Membership } from './membership.js';
 import { decodeRequest, type ReplicatedRequest, type RequestEnvelope } from './request.js';
 import type { ApplyResult, ProposalWaits } from './wait.js';
+
+/** What etcd's corrupt applier (applierV3Corrupt) refuses while a CORRUPT alarm is raised. */
+const CORRUPT_REFUSES: ReadonlySet<ReplicatedRequest['op']> = new Set([
+  'put',
+  'deleteRange',
+  'txn',
+  'compaction',
+  'leaseGrant',
+  'leaseRevoke',
+]);
 
 /** Applies auth requests and checks permissions at apply time; provided once auth exists. */
 export interface AuthApply {
@@ -92,6 +103,7 @@ export class Applier {
   private applyRequest(env: RequestEnvelope, index: number, term: number): unknown {
     const req: ReplicatedRequest = env.req;
     const s = this.store;
+    if (CORRUPT_REFUSES.has(req.op) && s.alarms.has('CORRUPT')) throw new CorruptClusterError();
     switch (req.op) {
       case 'put':
         return s.put(req.put);

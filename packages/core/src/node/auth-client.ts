@@ -109,7 +109,7 @@ export class Auth {
 
   /** A user and its roles (root, or the user itself). */
   async userGet(name: string, opts: CallOptions = {}): Promise<HeaderOnly & UserView> {
-    await this.readAsAdmin(opts, name);
+    await this.readAsAdmin(opts, (user) => user === name);
     return {
       header: this.node.header(this.node.parts.store.revision),
       ...this.node.parts.auth.store.userGet(name),
@@ -135,9 +135,13 @@ export class Auth {
     return this.change({ kind: 'roleDelete', name }, opts);
   }
 
-  /** A role's permissions (root only). */
+  /** A role's permissions (root, or a user who has the role, as etcd's authApplierV3.RoleGet). */
   async roleGet(name: string, opts: CallOptions = {}): Promise<HeaderOnly & { perm: readonly Permission[] }> {
-    await this.readAsAdmin(opts);
+    const { store } = this.node.parts.auth;
+    await this.readAsAdmin(
+      opts,
+      (user) => store.userList().includes(user) && store.userGet(user).roles.includes(name),
+    );
     return {
       header: this.node.header(this.node.parts.store.revision),
       perm: this.node.parts.auth.store.roleGet(name),
@@ -179,9 +183,11 @@ export class Auth {
     return this.change({ kind: 'roleRevokePermission', name: role, key: k, rangeEnd }, opts);
   }
 
-  private async readAsAdmin(opts: CallOptions, self?: string): Promise<void> {
+  /** Root only, unless `alsoAllowed` lets the caller (by user name) read it too. */
+  private async readAsAdmin(opts: CallOptions, alsoAllowed?: (user: string) => boolean): Promise<void> {
     const ai = this.ctx.authInfo();
-    if (self === undefined || ai?.username !== self) this.node.authorizeAdmin(ai);
+    if (ai === undefined || alsoAllowed === undefined || !alsoAllowed(ai.username))
+      this.node.authorizeAdmin(ai);
     await this.node.linearizableBarrier(opts);
   }
 }

@@ -22,6 +22,7 @@ import {
   type TxnResponse,
   txnCost,
   utf8,
+  validateTxn,
 } from '@tsetcd/mvcc';
 import { type ClientContext, proposeAs } from './client-context.js';
 import type { CallOptions } from './deadline.js';
@@ -160,6 +161,9 @@ export class KV {
     req: TxnRequest,
     opts: CallOptions & { readonly serializable?: boolean } = {},
   ): Promise<WithHeader<TxnResponse>> {
+    // etcd checks a txn's shape (op counts, empty keys, duplicate keys) before its permissions;
+    // the store checks again as it applies.
+    validateTxn(req, this.node.parts.config.maxTxnOps);
     if (isReadOnly(req)) {
       this.node.authorize(this.ctx.authInfo(), { op: 'txn', txn: req });
       if (!opts.serializable) await this.node.linearizableBarrier(opts);

@@ -1,24 +1,42 @@
-import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../bytes.js';
-import { Bucket, bucketBounds, keyBucketKey } from '../codec.js';
+import { Bucket, bucketBounds, decodeKeyValue, keyBucketKey } from '../codec.js';
 import { CompactedError, FutureRevError } from '../errors.js';
 import { KVStore } from '../kvstore.js';
 import { MemoryBackend } from '../memory-backend.js';
+import { decodeRev } from '../revision.js';
 import { applyAll, HoldDeletesBackend, randomWorkload } from '../test/maintenance-workload.js';
 import type { Revision } from '../types.js';
 import { Alarms } from './alarm.js';
+import { crc32c } from './crc32c.js';
+import { etcdKeyValueBytes, etcdRevisionKey } from './etcd-key-bucket.js';
 import { hashKV, storeHash } from './hash.js';
 
 const put = (s: KVStore, k: string, v: string) => s.put({ key: utf8(k), value: utf8(v) });
 
-/** Oracle: CRC32 of every key-bucket entry <= rev, valid once physical compaction has finished. */
-async function crcOfStoredHistory(store: KVStore, rev: number): Promise<number> {
+/**
+ * Oracle, valid once physical compaction has finished: etcd 3.4's HashByRev over the stored
+ * history <= rev — CRC-32C of "key", then each entry's etcd revision key and KeyValue bytes,
+ * leaving out a revision at or below the compaction revision unless it is some key's live one at
+ * `rev` (when any key is live there).
+ */
+async function etcdHashOfStoredHistory(store: KVStore, rev: number): Promise<number> {
   await store.commit();
-  let h = 0;
+  const live = new Set(
+    store
+      .range({ key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), revision: rev })
+      .kvs.map((kv) => `${Buffer.from(kv.key).toString('hex')}@${kv.modRevision}`),
+  );
+  let h = crc32c(utf8('key'));
   const { gte } = bucketBounds(Bucket.key);
   const lt = keyBucketKey({ main: (rev + 1) as Revision, sub: 0 }, false);
-  for await (const [k, v] of store.backend.iterate(gte, lt)) h = crc32(v, crc32(k, h));
+  for await (const [k, v] of store.backend.iterate(gte, lt)) {
+    const { rev: r, tombstone } = decodeRev(k, 1);
+    const kv = decodeKeyValue(v);
+    const old = store.compacted && r.main <= store.compactRevision;
+    if (old && live.size > 0 && !live.has(`${Buffer.from(kv.key).toString('hex')}@${r.main}`)) continue;
+    h = crc32c(etcdKeyValueBytes(kv, tombstone), crc32c(etcdRevisionKey(r, tombstone), h));
+  }
   return h;
 }
 
@@ -40,8 +58,8 @@ describe('hashKV', () => {
       expect(b).toEqual(a);
       expect(a.hashRevision).toBe(finished.revision);
       expect(a.compactRevision).toBe(finished.compactRevision);
-      // Once finished, the filter is a no-op: the hash is that of the stored history.
-      expect(a.hash).toBe(await crcOfStoredHistory(finished, finished.revision));
+      // Once finished, etcd's rule over what is stored gives the same hash.
+      expect(a.hash).toBe(await etcdHashOfStoredHistory(finished, finished.revision));
       for (let rev: number = finished.compactRevision; rev <= finished.revision; rev += 7) {
         expect(await hashKV(unfinished, rev)).toEqual(await hashKV(finished, rev));
       }
@@ -75,7 +93,7 @@ describe('hashKV', () => {
     expect(await hashKV(s, 0)).toEqual(await hashKV(s, s.revision));
   });
 
-  it('counts what compaction keeps: equals the hash of the physically compacted history', async () => {
+  it("counts, at or below the compaction revision, only the revisions live at the hashed one (etcd's rule)", async () => {
     const s = await KVStore.open(new MemoryBackend());
     for (let i = 0; i < 10; i++) put(s, `k${i % 3}`, `v${i}`); // revs 2..11
     s.deleteRange({ key: utf8('k0') }); // rev 12: tombstone
@@ -84,7 +102,7 @@ describe('hashKV', () => {
     const after = await hashKV(s, 11);
     expect(after.compactRevision).toBe(11);
     expect(after.hash).not.toBe(before.hash); // superseded revisions no longer count
-    expect(after.hash).toBe(await crcOfStoredHistory(s, 11));
+    expect(after.hash).toBe(await etcdHashOfStoredHistory(s, 11));
   });
 
   it('rejects future and compacted revisions, as etcd', async () => {

@@ -1,22 +1,24 @@
 /**
  * Consistency checks between replicas, as etcd's maintenance API:
- *   - hashKV(store, rev) (etcd's HashKV): a CRC32 over the key bucket's history up to `rev`, equal
- *     on every replica that applied the same requests, whether or not its physical compaction
- *     has finished;
+ *   - hashKV(store, rev) (etcd's HashKV): etcd's CRC-32C over the key bucket's history up to
+ *     `rev`, each revision in the bytes etcd stores for it (etcd-key-bucket.ts), so the value is
+ *     etcd's for the same history; equal on every replica that applied the same requests,
+ *     whether or not its physical compaction has finished;
  *   - storeHash(store) (etcd's Hash): a CRC32 over the whole store image except volatile metadata
  *     (see image.ts), equal on replicas at the same revision once their compactions have finished.
  *
- * CRC32 is zlib's (IEEE), not etcd's Castagnoli: the stored bytes differ from etcd's anyway, so
- * hashes are comparable between tsetcd replicas only. Read-only; never blocks writes.
+ * storeHash's CRC32 is zlib's (IEEE) over our own image: comparable between tsetcd replicas
+ * only, as etcd's Hash is a hash of its bbolt file. Read-only; never blocks writes.
  */
 
-import { crc32 } from 'node:zlib';
-import { keyBucketKey } from '../codec.js';
+import { decodeKeyValue, keyBucketKey } from '../codec.js';
 import { CompactedError, FutureRevError } from '../errors.js';
 import { type RevSet, revKey } from '../key-index.js';
 import type { KVStore } from '../kvstore.js';
 import { decodeRev } from '../revision.js';
 import { asRevision, type Revision } from '../types.js';
+import { crc32c } from './crc32c.js';
+import { etcdKeyValueBytes, etcdRevisionKey } from './etcd-key-bucket.js';
 import { IMAGE_BOUNDS, ImageHasher, ImageRevision } from './image.js';
 
 /** What hashKV returns (etcd's HashKVResponse without the header). */
@@ -41,6 +43,8 @@ export interface StoreHashResult {
 }
 
 const EMPTY_KEEP: RevSet = new Set();
+/** etcd's key bucket name, which its HashKV hashes first. */
+const KEY_BUCKET_NAME = new TextEncoder().encode('key');
 
 /**
  * etcd's HashKV: a CRC32 over the key bucket entries (backend key, then value) with main revision
@@ -63,15 +67,22 @@ export async function hashKV(store: KVStore, rev = 0): Promise<HashKVResult> {
     if (rev > store.revision) throw new FutureRevError();
     const hashRevision = (rev === 0 ? store.revision : rev) as Revision;
     if (hashRevision < compactRevision) throw new CompactedError(compactRevision);
-    const keep = compactRevision > 0 ? store.keep(compactRevision) : EMPTY_KEEP;
+    // etcd counts a revision at or below the compaction revision only if it is live at the
+    // hashed revision (kvindex.Keep(rev)). When no key is live there, etcd counts whatever old
+    // revisions its bbolt still holds, which depends on how far its physical compaction got; we
+    // count what compaction keeps, the same on every replica (etcd's value once it finished).
+    const liveAtHash = compactRevision > 0 ? store.liveRevisions(hashRevision) : EMPTY_KEEP;
+    const keep =
+      liveAtHash.size > 0 ? liveAtHash : compactRevision > 0 ? store.keep(compactRevision) : EMPTY_KEEP;
 
-    let hash = 0;
+    let hash = crc32c(KEY_BUCKET_NAME);
     const gte = keyBucketKey({ main: 0 as Revision, sub: 0 }, false);
     const lt = keyBucketKey({ main: (hashRevision + 1) as Revision, sub: 0 }, false);
     for await (const [k, v] of store.backend.iterate(gte, lt)) {
-      const { rev: r } = decodeRev(k, 1);
+      const { rev: r, tombstone } = decodeRev(k, 1);
       if (r.main <= compactRevision && !keep.has(revKey(r.main, r.sub))) continue;
-      hash = crc32(v, crc32(k, hash));
+      hash = crc32c(etcdRevisionKey(r, tombstone), hash);
+      hash = crc32c(etcdKeyValueBytes(decodeKeyValue(v), tombstone), hash);
     }
     if (store.compactRevision === compactRevision) {
       return { hash, compactRevision: store.compacted ? compactRevision : -1, hashRevision };

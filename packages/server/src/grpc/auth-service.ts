@@ -108,7 +108,9 @@ export function authService(node: TsetcdNode): ServiceImplementation {
       headerOnly(await clientFor(node, call.metadata).auth.roleDelete(str(req.role), callOptions(call))),
     ),
     RoleGrantPermission: unary<Pb, Pb>(async (req, call) => {
-      const perm = (req.perm as Pb | null | undefined) ?? {};
+      // etcd 3.4 dereferences a missing perm and crashes; 3.5 refuses it as below.
+      if (req.perm === null || req.perm === undefined) throw new TypeError('permission not given');
+      const perm = req.perm as Pb;
       const permType = String(perm.permType ?? 'READ');
       if (!PERM_TYPES.includes(permType)) throw new TypeError(`invalid permission type ${permType}`);
       return headerOnly(

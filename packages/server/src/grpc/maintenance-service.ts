@@ -17,7 +17,7 @@
 
 import { createHash } from 'node:crypto';
 import type { TsetcdNode } from '@tsetcd/core';
-import type { AlarmMember, AlarmType } from '@tsetcd/mvcc';
+import { type AlarmMember, type AlarmType, CompactedError } from '@tsetcd/mvcc';
 import type { ServiceImplementation } from '../grpc-server/grpc-server.js';
 import type { ServiceCall } from '../grpc-server/server-call.js';
 import { callOptions, clientFor, unary } from './call.js';
@@ -107,7 +107,11 @@ export function maintenanceService(node: TsetcdNode): ServiceImplementation {
       return o;
     }),
     HashKV: unary<Pb, Pb>(async (req, call) => {
-      const r = await clientFor(node, call.metadata).maintenance.hashKV(num(req.revision));
+      const revision = num(req.revision);
+      const r = await clientFor(node, call.metadata).maintenance.hashKV(revision);
+      // etcd 3.4's HashByRev refuses the compaction revision itself too (rev <= compactRev).
+      // Core's hashKV takes it (replicas compare hashes there); the gRPC API answers as etcd.
+      if (revision > 0 && revision <= r.compactRevision) throw new CompactedError(r.compactRevision);
       const o: Pb = { header: headerOut(r.header), compactRevision: String(r.compactRevision) };
       if (r.hash !== 0) o.hash = r.hash;
       return o;

@@ -46,6 +46,24 @@ export const PERMISSION_DENIED_REASON =
 const DUPLICATE_ID_REASON = 'mvcc: duplicate watch ID provided on the WatchStream';
 const EMPTY_RANGE_REASON = 'mvcc: watcher range is empty';
 
+/**
+ * etcd's cancel reason for a create that auth refused (its isWatchPermitted switch): the gRPC
+ * error's text for an invalid token or a missing user name, permission denied for the rest.
+ */
+function authCancelReason(grpcCode: string, err: unknown): string {
+  const { etcdName, message } = err as { etcdName?: string; message: string };
+  if (etcdName !== undefined && REASON_AS_GRPC_TEXT.has(etcdName))
+    return `rpc error: code = ${grpcCode} desc = ${message}`;
+  return PERMISSION_DENIED_REASON;
+}
+
+/** The auth errors whose own gRPC text etcd gives as a refused create's reason. */
+const REASON_AS_GRPC_TEXT: ReadonlySet<string> = new Set([
+  'ErrInvalidAuthToken',
+  'ErrUserEmpty',
+  'ErrInvalidAuthMgmt',
+]);
+
 /** The Watch service's handlers. */
 export function watchService(node: TsetcdNode, protos: EtcdProtos) {
   const serialize = (protos.Watch as ServiceDefinition).Watch!.responseSerialize as (v: Pb) => Buffer;
@@ -148,8 +166,7 @@ class WatchStream {
       });
     } catch (err) {
       const e = err as { code?: unknown; grpcCode?: unknown };
-      // etcd's isWatchPermitted: any auth failure (bad token, no permission) is permission denied.
-      if (typeof e?.grpcCode === 'string') this.fail(NO_WATCH_ID, PERMISSION_DENIED_REASON);
+      if (typeof e?.grpcCode === 'string') this.fail(NO_WATCH_ID, authCancelReason(e.grpcCode, err));
       else if (e?.code === 'ErrEmptyWatcherRange') this.fail(NO_WATCH_ID, EMPTY_RANGE_REASON);
       else this.fail(NO_WATCH_ID, toWireError(err).details);
       return;
