@@ -33,6 +33,7 @@ import { mulberry32 } from '@tsetcd/testing';
 import { describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from './proto.js';
 import { type AuthOp, AuthOpGenerator, type Identity, SELF_MEMBER, type Service } from './test/auth-ops.js';
+import { diffSeeds } from './test/diff-seeds.js';
 import { type Served, serve } from './test/harness.js';
 import { showBytes } from './test/kv-ops.js';
 import { hasEtcd, type RealEtcd, startRealEtcd } from './test/real-etcd.js';
@@ -50,15 +51,6 @@ const WATCH_WAIT_MS = 3_000;
 const INVALID_TOKEN = 'bogusbogusbogus.1';
 
 const protos = loadEtcdProtos();
-
-/** "1..50", "3,7", "1..5,9" → seeds. */
-function parseSeeds(spec: string | undefined): readonly number[] {
-  if (spec === undefined || spec.trim() === '') return CI_SEEDS;
-  return spec.split(',').flatMap((part) => {
-    const [from, to] = part.split('..').map(Number);
-    return to === undefined ? [from!] : Array.from({ length: to - from! + 1 }, (_, i) => from! + i);
-  });
-}
 
 type Res = Record<string, unknown>;
 type GrpcError = Error & { code: number; details: string };
@@ -407,7 +399,7 @@ describe.skipIf(!hasEtcd)('Auth, Alarm and HashKV against a real etcd 3.4 (fixed
 describe.skipIf(!hasEtcd)(
   'Auth, Maintenance and Cluster against a real etcd 3.4 (seeded differential)',
   () => {
-    for (const seed of parseSeeds(process.env.DIFF_SEEDS)) {
+    for (const seed of diffSeeds(process.env.DIFF_SEEDS, CI_SEEDS)) {
       it(`seed ${seed}`, { timeout: 120_000 }, () => runSeed(seed));
     }
 

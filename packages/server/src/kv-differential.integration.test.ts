@@ -22,6 +22,7 @@ import {
 } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from './proto.js';
+import { diffSeeds } from './test/diff-seeds.js';
 import { type Served, serve } from './test/harness.js';
 import { type KvOp, KvOpGenerator, type Outcome, showBytes } from './test/kv-ops.js';
 import { hasEtcd, startRealEtcd } from './test/real-etcd.js';
@@ -32,19 +33,10 @@ const DEFAULT_OPS = 400;
 /** A call taking longer than this counts as a hang. */
 const CALL_DEADLINE_MS = 10_000;
 
-const seeds = parseSeeds(process.env.DIFF_SEEDS) ?? DEFAULT_SEEDS;
+const seeds = diffSeeds(process.env.DIFF_SEEDS, DEFAULT_SEEDS);
 const opsPerSeed = Number(process.env.DIFF_OPS ?? DEFAULT_OPS);
 const trace = process.env.DIFF_TRACE === '1';
 const protos = loadEtcdProtos();
-
-/** "1..50", "3,7", "1..5,9" → seeds. */
-function parseSeeds(spec: string | undefined): number[] | undefined {
-  if (spec === undefined || spec === '') return undefined;
-  return spec.split(',').flatMap((part) => {
-    const [from, to] = part.split('..').map(Number);
-    return to === undefined ? [from!] : Array.from({ length: to - from! + 1 }, (_, i) => from! + i);
-  });
-}
 
 /** KV and Lease clients of one server. */
 interface Clients {

@@ -26,6 +26,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { diffSeeds } from './test/diff-seeds.js';
 import { type Served, serve } from './test/harness.js';
 import { hasEtcd, type RealEtcd, startRealEtcd } from './test/real-etcd.js';
 import { Generator, type GenState, initialState, needsBarrier, type Op } from './test/watch-lease-gen.js';
@@ -52,18 +53,6 @@ const CONTINUE = process.env.DIFF_CONTINUE === '1';
 const FULL_LOG = process.env.DIFF_FULL_LOG === '1';
 /** Print every operation and both answers as the run goes. */
 const TRACE = process.env.DIFF_TRACE === '1';
-
-/** `1..50`, `3,7,9`, or both mixed. */
-function parseSeeds(spec: string | undefined): readonly number[] {
-  if (spec === undefined || spec.trim() === '') return CI_SEEDS;
-  return spec.split(',').flatMap((part) => {
-    const m = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(part);
-    if (m === null) return [Number(part)];
-    const out: number[] = [];
-    for (let s = Number(m[1]); s <= Number(m[2]); s++) out.push(s);
-    return out;
-  });
-}
 
 /** Lease names whose TTL was below etcd's minimum: they expire on their own, so lists leave them out. */
 type Ephemeral = Set<string>;
@@ -249,7 +238,7 @@ class Run {
 }
 
 describe.skipIf(!hasEtcd)('Watch and Lease: tsetcd against a real etcd 3.4 (seeded differential)', () => {
-  for (const seed of parseSeeds(process.env.DIFF_SEEDS)) {
+  for (const seed of diffSeeds(process.env.DIFF_SEEDS, CI_SEEDS)) {
     it(`seed ${seed}`, { timeout: 120_000 }, async () => {
       let real: RealEtcd | undefined;
       let served: Served | undefined;

@@ -14,19 +14,15 @@
  * Does not: talk to a server, or predict answers — the test compares two servers, not a model.
  */
 
+import { mulberry32 } from '@tsetcd/testing';
+
 /** A seeded integer source in [0, n). */
 export type Rand = (n: number) => number;
 
-/** mulberry32: small, seedable, and the same on every platform (tests never use Math.random). */
-export function mulberry32(seed: number): Rand {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
-  };
+/** A seeded integer source in [0, n), from @tsetcd/testing's mulberry32 (tests never use Math.random). */
+export function intSource(seed: number): Rand {
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -107,7 +103,7 @@ export class KvOpGenerator {
   private txnPuts = new Set<string>();
 
   constructor(seed: number) {
-    this.rand = mulberry32(seed);
+    this.rand = intSource(seed);
   }
 
   /** The next request. */
