@@ -151,6 +151,11 @@ function normalise(t: Target, op: AuthOp & { exactHash?: boolean }, answer: Answ
   if (op.method === 'MemberList') return memberListShape(res);
   // The hash is compared exactly in the fixed cases; here only whether there is one.
   if (op.method === 'HashKV' && !op.exactHash) res.hash = res.hash === 0 ? 0 : '<set>';
+  // etcd lists alarms by type from a Go map (random order): compared as a set.
+  if (op.method === 'Alarm' && Array.isArray(res.alarms)) {
+    const key = (a: Res) => `${String(a.memberID)}/${String(a.alarm)}`;
+    (res.alarms as Res[]).sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+  }
   // etcd lists leases in Go map order (random): compared as a set.
   if (op.method === 'LeaseLeases')
     (res.leases as { ID: string }[]).sort((x, y) => (BigInt(x.ID) < BigInt(y.ID) ? -1 : 1));
