@@ -346,11 +346,15 @@ const FIXED: Record<string, readonly FixedOp[]> = {
     { ...op('Maintenance', 'HashKV', { revision: '2' }), exactHash: true },
     { ...op('Maintenance', 'HashKV', { revision: '3' }), exactHash: true },
   ],
-  // Not here, differences left open: etcd 3.4 stores an ACTIVATE of alarm type NONE as an alarm
-  // (GET then lists {member, NONE}); tsetcd stores nothing. And with NOSPACE and CORRUPT both
-  // raised, disarming CORRUPT makes etcd install its normal applier, so it takes puts again
-  // while NOSPACE is still raised (an etcd bug); tsetcd keeps refusing them.
-  'Alarm: CORRUPT refuses writes until disarmed': [
+  // Not here, a difference kept on purpose: with NOSPACE and CORRUPT both raised, disarming
+  // CORRUPT makes etcd install its normal applier, so it takes puts again while NOSPACE is still
+  // raised (an etcd bug); tsetcd keeps refusing them.
+  'Alarm: NONE is kept and listed; CORRUPT refuses writes until disarmed': [
+    op('Maintenance', 'Alarm', { action: 'ACTIVATE', memberID: SELF_MEMBER, alarm: 'NONE' }),
+    op('Maintenance', 'Alarm', { action: 'GET' }),
+    op('Maintenance', 'Status', {}),
+    op('Maintenance', 'Alarm', { action: 'DEACTIVATE', memberID: SELF_MEMBER, alarm: 'NONE' }),
+    op('Maintenance', 'Alarm', { action: 'GET' }),
     op('Maintenance', 'Alarm', { action: 'ACTIVATE', memberID: SELF_MEMBER, alarm: 'CORRUPT' }),
     op('KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('v') }),
     op('KV', 'Range', { key: Buffer.from('k') }),

@@ -171,9 +171,9 @@ export class Applier {
   private applyAlarm(req: ReplicatedRequest & { readonly op: 'alarm' }): unknown {
     const alarms = this.store.alarms;
     const header = { revision: this.store.revision };
-    if (req.action === 'GET' || req.alarm === 'NONE') {
-      const list = req.action === 'GET' ? alarms.list(req.alarm === 'NONE' ? undefined : req.alarm) : [];
-      return { header, alarms: list };
+    if (req.action === 'GET') {
+      // etcd's alarmStore.Get: NONE asks for every alarm.
+      return { header, alarms: alarms.list(req.alarm === 'NONE' ? undefined : req.alarm) };
     }
     if (req.action === 'ACTIVATE') {
       const m = alarms.activate(req.memberId, req.alarm);

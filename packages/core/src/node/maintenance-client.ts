@@ -57,7 +57,13 @@ export class Maintenance {
       raftIndex: st.committed,
       raftTerm: st.hardState.term,
       raftAppliedIndex: n.appliedIndex,
-      errors: n.parts.store.alarms.list().map((a) => `memberID:${a.memberId} alarm:${a.alarm} `),
+      // AlarmMember in protobuf's compact text, as etcd prints it: zero fields left out.
+      errors: n.parts.store.alarms
+        .list()
+        .map(
+          (a) =>
+            `${a.memberId !== 0n ? `memberID:${a.memberId} ` : ''}${a.alarm !== 'NONE' ? `alarm:${a.alarm} ` : ''}`,
+        ),
       isLearner: me?.isLearner ?? false,
     };
   }
@@ -156,7 +162,7 @@ export class Maintenance {
   private async alarm(
     action: 'GET' | 'ACTIVATE' | 'DEACTIVATE',
     memberId: MemberId,
-    alarm: AlarmType | 'NONE',
+    alarm: AlarmType,
     opts: CallOptions,
   ): Promise<AlarmResponse> {
     const r = (await proposeAs(this.ctx, { op: 'alarm', action, memberId, alarm }, opts)) as {

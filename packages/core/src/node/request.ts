@@ -68,7 +68,7 @@ export type ReplicatedRequest =
       readonly op: 'alarm';
       readonly action: AlarmAction;
       readonly memberId: bigint;
-      readonly alarm: AlarmType | 'NONE';
+      readonly alarm: AlarmType;
     }
   | { readonly op: 'memberAttrs'; readonly memberId: bigint; readonly attrs: MemberAttributes }
   | { readonly op: 'auth'; readonly auth: AuthOp };

@@ -83,6 +83,21 @@ describe('Alarms', () => {
     expect(store.put({ key: k }).header.revision).toBe(2);
   });
 
+  it('keeps an alarm of type NONE as etcd 3.4 does: stored, listed, restored, capping nothing', async () => {
+    const { backend, store, alarms } = await open();
+    expect(alarms.activate(3n, 'NONE')).toEqual({ memberId: 3n, alarm: 'NONE' });
+    alarms.activate(3n, 'NOSPACE');
+    expect(alarms.list()).toEqual([
+      { memberId: 3n, alarm: 'NONE' },
+      { memberId: 3n, alarm: 'NOSPACE' },
+    ]);
+    expect(alarms.list('NONE')).toEqual([{ memberId: 3n, alarm: 'NONE' }]);
+    alarms.deactivate(3n, 'NOSPACE');
+    expect(store.spaceExhausted).toBe(false);
+    await store.commit();
+    expect((await open(backend)).alarms.list()).toEqual([{ memberId: 3n, alarm: 'NONE' }]);
+  });
+
   it('rejects bad member IDs and alarm types as programming mistakes', async () => {
     const { alarms } = await open();
     expect(() => alarms.activate(-1n, 'NOSPACE')).toThrow(RangeError);

@@ -13,8 +13,11 @@ import { Bucket, bucketBounds, bucketKey } from '../codec.js';
 import { CorruptDataDirError } from '../errors.js';
 import type { KVStore } from '../kvstore.js';
 
-/** The alarm types, as etcd's AlarmType (NONE = 0 is "no alarm" and never stored). */
-export type AlarmType = 'NOSPACE' | 'CORRUPT';
+/**
+ * The alarm types, as etcd's AlarmType. NONE does nothing, but etcd 3.4 stores and lists one when
+ * asked to raise it, so it is kept like the others.
+ */
+export type AlarmType = 'NONE' | 'NOSPACE' | 'CORRUPT';
 
 /** etcd's AlarmMember: an alarm raised by (or for) one member. */
 export interface AlarmMember {
@@ -23,7 +26,7 @@ export interface AlarmMember {
 }
 
 /** etcd's enum values, used as the stored type byte. */
-const ALARM_CODE: Readonly<Record<AlarmType, number>> = { NOSPACE: 1, CORRUPT: 2 };
+const ALARM_CODE: Readonly<Record<AlarmType, number>> = { NONE: 0, NOSPACE: 1, CORRUPT: 2 };
 const MAX_MEMBER_ID = (1n << 64n) - 1n;
 
 /** The alarms of a store. Open with `Alarms.open(store)`. */

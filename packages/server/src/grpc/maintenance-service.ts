@@ -69,7 +69,7 @@ export function unframeSnapshot(file: Uint8Array): Uint8Array {
   return file.subarray(0, db.length - pad);
 }
 
-const ALARM_TYPES: readonly string[] = ['NOSPACE', 'CORRUPT'];
+const ALARM_TYPES: readonly string[] = ['NONE', 'NOSPACE', 'CORRUPT'];
 
 function alarmsOut(alarms: readonly AlarmMember[]): Pb {
   return { alarms: alarms.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })) };
