@@ -8,6 +8,8 @@
  * Also: a store written before key blocks is converted at open, and a damaged block is refused.
  */
 
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
@@ -254,6 +256,36 @@ describe('LevelBackend key blocks', () => {
     expect(() => reopened.get(revKey(2))).toThrow(CorruptDataDirError);
     await expect(collect(reopened.iterate(revKey(0), revKey(10)))).rejects.toThrow(CorruptDataDirError);
     await reopened.close();
+  });
+
+  it('names the damaged table file wherever in it a byte is flipped', async () => {
+    const dir = await tempDir();
+    const be = await LevelBackend.open(dir, { sync: false });
+    for (let i = 1; i <= 3000; i++) be.putFresh(revKey(i), new Uint8Array(200).fill(i % 251));
+    await be.close();
+    await (await LevelBackend.open(dir, { sync: false })).close(); // LevelDB turns its log into a table
+    const table = (await readdir(dir)).find((f) => f.endsWith('.ldb'))!;
+    const original = await readFile(join(dir, table));
+    let refused = 0;
+    for (let k = 1; k < 20; k++) {
+      const damaged = Buffer.from(original);
+      damaged[Math.floor((damaged.length * k) / 20)]! ^= 0xff;
+      await writeFile(join(dir, table), damaged);
+      let again: LevelBackend | undefined;
+      try {
+        again = await LevelBackend.open(dir, { sync: false });
+        await collect(again.iterate(new Uint8Array([1]), new Uint8Array([255])));
+      } catch (e) {
+        // LevelDB names the file for a checksum mismatch, not for a block that fails to
+        // decompress: the backend names it then (the open-time reads, an iterator's read).
+        expect(e).toBeInstanceOf(CorruptDataDirError);
+        expect((e as Error).message).toContain(table);
+        refused++;
+      } finally {
+        await again?.close({ discard: true });
+      }
+    }
+    expect(refused).toBeGreaterThan(10);
   });
 
   it('refuses keys starting with 0x00 (the block records are under it)', async () => {

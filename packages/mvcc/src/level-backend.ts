@@ -147,9 +147,14 @@ export class LevelBackend implements Backend {
         (manifest !== undefined && (await backend.isEmpty()) ? `${EMPTIED} (it was ${manifest})` : undefined);
       if (problem === undefined) await backend.loadBlocks();
     } catch (e) {
-      // Reading the first key can hit a damaged table (a truncated .ldb is an IO error).
+      // Reading the first key or the block records can hit a damaged table (a truncated .ldb is
+      // an IO error). LevelDB names the file for some damage only: name the tables those reads
+      // go through.
+      const tables = isLevelDataError(e) ? backend.tablesOverlapping(RECORDS_GTE, RECORDS_LT) : [];
       await backend.close({ discard: true }).catch(() => undefined);
-      throw isLevelDataError(e) ? new CorruptDataDirError(dir, describeLevelError(e)) : e;
+      if (!isLevelDataError(e)) throw e;
+      const where = tables.length > 0 ? ` (reading ${tables.join(' or ')})` : '';
+      throw new CorruptDataDirError(dir, `${describeLevelError(e)}${where}`);
     }
     if (problem !== undefined) {
       await backend.close();
@@ -505,6 +510,24 @@ export class LevelBackend implements Backend {
     return tables.length > 0 ? ` in ${tables.join(' or ')}` : ' (in the log or memtable)';
   }
 
+  /**
+   * The table files whose key ranges meet [gte, lt), and the one holding the first key (which
+   * `isEmpty` reads): where an open-time read that failed without naming a file was reading.
+   */
+  tablesOverlapping(gte: Uint8Array, lt: Uint8Array): string[] {
+    const sstables = this.db.getProperty('leveldb.sstables');
+    const lo = toBinary(gte);
+    const hi = toBinary(lt);
+    const out = new Set<string>();
+    let first: { key: string; table: string } | undefined;
+    for (const { table, smallest, largest } of tableRanges(sstables)) {
+      if (smallest < hi && largest >= lo) out.add(table);
+      if (first === undefined || smallest < first.key) first = { key: smallest, table };
+    }
+    if (first !== undefined) out.add(first.table);
+    return [...out];
+  }
+
   /** Whether the LevelDB holds no entry at all. */
   async isEmpty(): Promise<boolean> {
     for await (const _ of this.db.keys({ limit: 1 })) return false;
@@ -514,7 +537,10 @@ export class LevelBackend implements Backend {
   /** A LevelDB read error as CorruptDataDirError, naming the table files that hold `near`. */
   private readError(e: unknown, near: Uint8Array): unknown {
     if (e instanceof StoreClosedError || !isLevelDataError(e)) return e;
-    const tables = tablesHolding(this.db.getProperty('leveldb.sstables'), near);
+    const sstables = this.db.getProperty('leveldb.sstables');
+    // An iterator's error may come from a table past `near`: then any table may be the one.
+    let tables = tablesHolding(sstables, near);
+    if (tables.length === 0) tables = tableRanges(sstables).map(({ table }) => table);
     const where = tables.length > 0 ? ` (reading ${tables.join(' or ')})` : '';
     return new CorruptDataDirError(this.dir, `${describeLevelError(e)}${where}`);
   }
@@ -646,11 +672,21 @@ async function suspectFiles(dir: string, manifest: string | undefined): Promise<
  */
 function tablesHolding(sstables: string, key: Uint8Array): string[] {
   const k = toBinary(key);
-  const out: string[] = [];
+  return tableRanges(sstables)
+    .filter(({ smallest, largest }) => smallest <= k && k <= largest)
+    .map(({ table }) => table);
+}
+
+/** Every table file in "leveldb.sstables" with its smallest and largest key (binary strings). */
+function tableRanges(sstables: string): { table: string; smallest: string; largest: string }[] {
+  const out: { table: string; smallest: string; largest: string }[] = [];
   for (const m of sstables.matchAll(/^ (\d+):\d+\['(.*)' @ \d+ : \d+ \.\. '(.*)' @ \d+ : \d+\]$/gm)) {
     const [, num, smallest, largest] = m;
-    if (unescapeLevelKey(smallest!) <= k && k <= unescapeLevelKey(largest!))
-      out.push(`${num!.padStart(6, '0')}.ldb`);
+    out.push({
+      table: `${num!.padStart(6, '0')}.ldb`,
+      smallest: unescapeLevelKey(smallest!),
+      largest: unescapeLevelKey(largest!),
+    });
   }
   return out;
 }
