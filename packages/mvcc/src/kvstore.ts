@@ -12,7 +12,7 @@
  */
 
 import type { Backend, CloseOptions } from './backend.js';
-import { inRange, type KeyRange, keyRange, toBinary } from './bytes.js';
+import { fromBinary, inRange, type KeyRange, keyRange, toBinary } from './bytes.js';
 import {
   Bucket,
   bucketBounds,
@@ -36,6 +36,7 @@ import {
 } from './errors.js';
 import { type RevSet, revKey } from './key-index.js';
 import { DEFAULT_KV_CACHE_BYTES, KeyValueCache } from './kv-cache.js';
+import type { EventListener, KVStoreOptions, LeaseHooks } from './kvstore-contracts.js';
 import { claimBackend, loadKeyIndex } from './kvstore-open.js';
 import { applyLimit, filterByRevisions, readLimit, sortKeyValues } from './range.js';
 import { decodeRev, REV_BYTES, type Rev } from './revision.js';
@@ -65,7 +66,9 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from './types.js';
+import { WriteTxn } from './write-txn.js';
 
+export type { EventListener, KVStoreOptions, LeaseHooks } from './kvstore-contracts.js';
 export { SCHEMA } from './kvstore-open.js';
 /** Deletions per batch during physical compaction, so writers are never stalled for long. */
 export const DEFAULT_COMPACTION_BATCH = 1000;
@@ -74,48 +77,6 @@ const META_REV = bucketKey(Bucket.meta, 'currentRevision');
 const META_CONSISTENT_INDEX = bucketKey(Bucket.meta, 'consistentIndex');
 const META_SCHEDULED_COMPACT = bucketKey(Bucket.meta, 'scheduledCompactRevision');
 const META_FINISHED_COMPACT = bucketKey(Bucket.meta, 'finishedCompactRevision');
-
-/** How leases take part in writes; supplied by the Lessor (the store knows nothing else of leases). */
-export interface LeaseHooks {
-  /** Whether a lease with this ID exists. */
-  exists(id: LeaseId): boolean;
-  /** Records that `key` (a binary string) is now attached to lease `id`. */
-  attach(id: LeaseId, key: string): void;
-  /** Records that `key` is no longer attached to lease `id`. */
-  detach(id: LeaseId, key: string): void;
-  /** The lease `key` (a live key, as a binary string) is attached to, or NO_LEASE. */
-  leaseOf(key: string): LeaseId;
-}
-
-/** Receives the events of each write request, in revision order, synchronously as it is applied. */
-export type EventListener = (events: readonly Event[], revision: Revision) => void;
-
-/** Options of a KVStore. */
-export interface KVStoreOptions {
-  /** Max ops per txn branch (etcd's --max-txn-ops). */
-  readonly maxTxnOps?: number;
-  /** Deletions per batch during physical compaction. */
-  readonly compactionBatch?: number;
-  /** Bytes of encoded key-values kept in memory by revision (default DEFAULT_KV_CACHE_BYTES; 0 = none). */
-  readonly kvCacheBytes?: number;
-}
-
-/** One write request in progress: its revision, the writes so far, and the events they make. */
-class WriteTxn {
-  /** The events of the writes so far; collected only while listeners are subscribed. */
-  readonly events: Event[] = [];
-  /** Number of writes so far (the next write's sub-revision). */
-  writes = 0;
-  constructor(readonly beginRev: Revision) {}
-  /** The revision this write request creates. */
-  get rev(): Revision {
-    return (this.beginRev + 1) as Revision;
-  }
-  /** The revision reads inside this request see: its own writes once it has made any. */
-  get readRev(): Revision {
-    return this.writes > 0 ? this.rev : this.beginRev;
-  }
-}
 
 /** etcd's MVCC key-value store over a Backend. Open with `KVStore.open(backend)`. */
 export class KVStore {
@@ -528,7 +489,7 @@ export class KVStore {
     if (live === undefined) return;
     const prevLease = this.leases !== undefined ? this.leases.leaseOf(key) : NO_LEASE;
     const rev: Rev = { main: tw.rev, sub: tw.writes };
-    const keyBytes = fromKey(key);
+    const keyBytes = fromBinary(key);
     const kv: KeyValue = {
       key: keyBytes,
       value: new Uint8Array(0),
@@ -681,10 +642,4 @@ export class KVStore {
       if (finished < scheduled) this.compaction = this.removeHistory(this.compactMainRev, keep);
     }
   }
-}
-
-function fromKey(key: string): Uint8Array {
-  const b = new Uint8Array(key.length);
-  for (let i = 0; i < key.length; i++) b[i] = key.charCodeAt(i);
-  return b;
 }
