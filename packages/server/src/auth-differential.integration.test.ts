@@ -363,6 +363,18 @@ const FIXED: Record<string, readonly FixedOp[]> = {
     op('Maintenance', 'Alarm', { action: 'DEACTIVATE', memberID: SELF_MEMBER, alarm: 'CORRUPT' }),
     op('KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('v') }),
   ],
+  'Alarm: member 0 is a member ID, not every member': [
+    op('Maintenance', 'Alarm', { action: 'ACTIVATE', memberID: SELF_MEMBER, alarm: 'NOSPACE' }),
+    op('Maintenance', 'Alarm', { action: 'DEACTIVATE', memberID: '0', alarm: 'NOSPACE' }),
+    op('Maintenance', 'Alarm', { action: 'GET' }),
+    op('KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('v') }),
+    op('Maintenance', 'Alarm', { action: 'ACTIVATE', memberID: '0', alarm: 'NOSPACE' }),
+    op('Maintenance', 'Alarm', { action: 'GET' }),
+    op('Maintenance', 'Alarm', { action: 'DEACTIVATE', memberID: '0', alarm: 'NOSPACE' }),
+    op('Maintenance', 'Alarm', { action: 'DEACTIVATE', memberID: SELF_MEMBER, alarm: 'NOSPACE' }),
+    op('KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('v') }),
+    op('Maintenance', 'Alarm', { action: 'GET' }),
+  ],
   'Alarm: NOSPACE and CORRUPT together': [
     op('Maintenance', 'Alarm', { action: 'ACTIVATE', memberID: SELF_MEMBER, alarm: 'NOSPACE' }),
     op('Maintenance', 'Alarm', { action: 'ACTIVATE', memberID: SELF_MEMBER, alarm: 'CORRUPT' }),

@@ -113,15 +113,23 @@ export class Maintenance {
 
   /** Clears an alarm (etcdctl alarm disarm); every alarm of that type when `memberId` is 0n. */
   async disarm(alarm: AlarmType, memberId: MemberId = 0n, opts: CallOptions = {}): Promise<AlarmResponse> {
-    if (memberId !== 0n) return this.alarm('DEACTIVATE', memberId, alarm, opts);
+    if (memberId !== 0n) return this.deactivate(memberId, alarm, opts);
     const cleared: AlarmMember[] = [];
     let header = this.node.header(this.node.parts.store.revision);
     for (const a of this.node.parts.store.alarms.list(alarm)) {
-      const r = await this.alarm('DEACTIVATE', a.memberId, a.alarm, opts);
+      const r = await this.deactivate(a.memberId, a.alarm, opts);
       cleared.push(...r.alarms);
       header = r.header;
     }
     return { header, alarms: cleared };
+  }
+
+  /**
+   * etcd's Alarm DEACTIVATE as it is on the wire: clears the alarm of exactly this member and type,
+   * if raised (member 0 is a member ID like any other, so it clears only an alarm raised for 0).
+   */
+  async deactivate(memberId: MemberId, alarm: AlarmType, opts: CallOptions = {}): Promise<AlarmResponse> {
+    return this.alarm('DEACTIVATE', memberId, alarm, opts);
   }
 
   /**

@@ -135,7 +135,8 @@ export function maintenanceService(node: TsetcdNode): ServiceImplementation {
         }
         case 'DEACTIVATE': {
           if (!ALARM_TYPES.includes(alarm)) return {};
-          const r = await client.maintenance.disarm(alarm as AlarmType, memberId, callOptions(call));
+          // As etcd: member 0 is not "every member" here (core's disarm() offers that).
+          const r = await client.maintenance.deactivate(memberId, alarm as AlarmType, callOptions(call));
           return alarmsOut(r.alarms);
         }
         default:

@@ -318,7 +318,7 @@ export class AuthOpGenerator {
       // CORRUPT and NONE are left to fixed cases (the Alarm test): tsetcd differs on both, and a
       // CORRUPT alarm would make every later write differ.
       const alarm = 'NOSPACE';
-      const memberID = this.chance(0.8) ? SELF_MEMBER : '12345';
+      const memberID = this.chance(0.7) ? SELF_MEMBER : this.pick(['12345', '0']);
       return m('Maintenance', 'Alarm', { action, memberID, alarm });
     }
     if (r < 85) {
