@@ -104,6 +104,7 @@ export {
 export { DataDirNotEmptyError, restoreDataDir } from './node/restore-data-dir.js';
 export {
   BadLeaderTransfereeError,
+  BadPeerUrlsError,
   CorruptClusterError,
   LeaderFailTimeoutError,
   LearnerNotReadyError,
@@ -114,6 +115,7 @@ export {
   MemberRemovedError,
   NodeStoppedError,
   NoLeaderError,
+  NotEnoughStartedMembersError,
   NotLeaderError,
   PeerUrlExistsError,
   RequestCanceledError,

@@ -103,6 +103,30 @@ export class UnhealthyClusterError extends CoreError {
   }
 }
 
+/**
+ * A membership change would leave fewer started members (members that have published their name)
+ * than a quorum of the voters after it (ErrNotEnoughStartedMembers, under the strict check).
+ */
+export class NotEnoughStartedMembersError extends CoreError {
+  readonly code = 'ErrNotEnoughStartedMembers';
+  constructor() {
+    super('etcdserver: re-configuration failed due to not enough started members');
+    this.name = 'NotEnoughStartedMembersError';
+  }
+}
+
+/**
+ * MemberAdd's peer URLs are not a member's URLs: none given, another scheme, no host:port, or a
+ * path (ErrMemberBadURLs). The message says which; on the wire it is etcd's.
+ */
+export class BadPeerUrlsError extends CoreError {
+  readonly code = 'ErrMemberBadURLs';
+  constructor(detail: string) {
+    super(`member add: ${detail}`);
+    this.name = 'BadPeerUrlsError';
+  }
+}
+
 /** Membership errors (etcd's membership package): the member ID is unknown. */
 export class MemberNotFoundError extends CoreError {
   readonly code = 'ErrIDNotFound';

@@ -54,9 +54,12 @@ describe('Cluster over gRPC', () => {
       ID: add.member.ID,
       peerURLs: ['https://127.0.0.1:23802'],
     });
-    expect(upd.members.find((m: { ID: string }) => m.ID === add.member.ID).peerURLs).toEqual([
-      'https://127.0.0.1:23802',
-    ]);
+    // Still a learner: etcd 3.4 lists an updated learner as a voter, which raft does not make it
+    // (etcd#21694, fixed upstream): a difference kept on purpose.
+    expect(upd.members.find((m: { ID: string }) => m.ID === add.member.ID)).toMatchObject({
+      peerURLs: ['https://127.0.0.1:23802'],
+      isLearner: true,
+    });
     // A learner that has not caught up is not promoted.
     await expect(s.call(cl, 'MemberPromote', { ID: add.member.ID })).rejects.toMatchObject({
       code: status.FAILED_PRECONDITION,

@@ -7,7 +7,14 @@
 import { hashKV } from '@tsetcd/mvcc';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TsetcdNode } from '../node/node.js';
-import { MemberNotLearnerError, MemberRemovedError, PeerUrlExistsError } from '../node-errors.js';
+import {
+  BadPeerUrlsError,
+  MemberNotLearnerError,
+  MemberRemovedError,
+  NotEnoughStartedMembersError,
+  PeerUrlExistsError,
+  UnhealthyClusterError,
+} from '../node-errors.js';
 import { createTestCluster, type TestCluster } from './test-cluster.js';
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
@@ -90,6 +97,41 @@ describe('membership and snapshots', () => {
     await expect(leader.cluster.remove(victim.id)).rejects.toBeInstanceOf(MemberRemovedError);
     await leader.kv.put('after-remove', 'ok');
     expect(text((await learner.kv.get('after-remove')).kvs[0]?.value)).toBe('ok');
+  });
+
+  it("etcd's strict reconfiguration check: started members must stay a quorum, the leader must hear from them", async () => {
+    cluster = await createTestCluster({ nodes: 1, seed: 21 });
+    const only = await cluster.waitForLeader();
+    // A one-member cluster may not remove its only voter …
+    await expect(only.cluster.remove(only.id)).rejects.toBeInstanceOf(NotEnoughStartedMembersError);
+    // … and may add a second voter (the documented way to grow it), although that voter has not
+    // started, so the cluster has no quorum until it does; the member list is still answered.
+    const added = await only.cluster.add(['tcp://127.0.0.1:1']);
+    expect(added.members).toHaveLength(2);
+    // Two voters, one started: a third voter would leave 1 started of 3.
+    await expect(only.cluster.add(['tcp://127.0.0.1:2'])).rejects.toBeInstanceOf(
+      NotEnoughStartedMembersError,
+    );
+    // Only learners can still be added … and malformed URLs are refused before anything else.
+    await expect(only.cluster.add(['tcp://127.0.0.1'])).rejects.toBeInstanceOf(BadPeerUrlsError);
+    await expect(only.cluster.add(['tcp://127.0.0.1:3/x'])).rejects.toBeInstanceOf(BadPeerUrlsError);
+    await expect(only.cluster.add([])).rejects.toBeInstanceOf(BadPeerUrlsError);
+    const listed = await only.cluster.members({ serializable: true });
+    expect(listed.members.map((m) => m.peerUrls[0]).sort()).toEqual(['mem://n1', 'tcp://127.0.0.1:1']);
+  });
+
+  it('the leader refuses to add a voter while it does not hear from every voter', async () => {
+    cluster = await createTestCluster({ nodes: 3, seed: 22 });
+    const leader = await cluster.waitForLeader();
+    await leader.kv.put('a', '1');
+    const fi = [0, 1, 2].find((x) => cluster!.node(x) !== leader)!;
+    cluster.isolate(fi);
+    // The leader notices the silence once an election timeout passes (check quorum).
+    await cluster.sleep(3_000);
+    await expect(leader.cluster.add(['tcp://127.0.0.1:4'])).rejects.toBeInstanceOf(UnhealthyClusterError);
+    // Removing the silent member is safe: it is not part of the active quorum.
+    await leader.cluster.remove(cluster.node(fi).id);
+    expect((await leader.cluster.members()).members).toHaveLength(2);
   });
 
   it('a member whose log ends before a member was added catches up once that member leads', async () => {

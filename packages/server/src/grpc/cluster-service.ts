@@ -65,7 +65,10 @@ export function clusterService(node: TsetcdNode): ServiceImplementation {
   });
   return {
     MemberList: unary<Pb, Pb>(async (_req, call) =>
-      members(await clientFor(node, call.metadata).cluster.members(callOptions(call))),
+      // etcd 3.4 answers from the member's own view, without a quorum.
+      members(
+        await clientFor(node, call.metadata).cluster.members({ ...callOptions(call), serializable: true }),
+      ),
     ),
     MemberAdd: unary<Pb, Pb>(async (req, call) => {
       const r = await clientFor(node, call.metadata).cluster.add(urlsIn(req.peerURLs), {

@@ -63,6 +63,7 @@ const BY_CODE: Readonly<Record<string, WireError>> = {
     code: Status.FAILED_PRECONDITION,
     details: 'etcdserver: can only promote a learner member which is in sync with leader',
   },
+  ErrMemberBadURLs: { code: Status.INVALID_ARGUMENT, details: 'etcdserver: given member URLs are invalid' },
   ErrTooManyLearners: {
     code: Status.FAILED_PRECONDITION,
     details: 'etcdserver: too many learner members in cluster',
