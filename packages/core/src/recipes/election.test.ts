@@ -76,6 +76,21 @@ describe('Election', () => {
     await expect(e.proclaim('three')).rejects.toBeInstanceOf(ElectionNotLeaderError);
   });
 
+  it("a candidate that waited keeps its campaign write's header apart from the read that made it leader", async () => {
+    const { followers } = await setup(3);
+    const s1 = await Session.create(followers[0]!.client, { ttl: 5 });
+    const s2 = await Session.create(followers[1]!.client, { ttl: 5 });
+    const first = await new Election(s1, 'elect/h').campaign('one');
+    const waiting = new Election(s2, 'elect/h').campaign('two');
+    await cluster!.sleep(100);
+    await first.resign();
+    const second = await waiting;
+    // Its key was written before the first leader resigned; it led only after that delete.
+    expect(second.campaignHeader.revision).toBe(second.fencingToken);
+    expect(second.header.revision).toBeGreaterThan(second.fencingToken);
+    expect(first.campaignHeader.revision).toBe(first.fencingToken);
+  });
+
   it('proclaim fails with ElectionNotLeaderError once the leader key is gone, and the candidate stops believing', async () => {
     const { leader, followers } = await setup(2);
     const s = await Session.create(followers[0]!.client, { ttl: 5 });

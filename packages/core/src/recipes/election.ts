@@ -102,6 +102,11 @@ export class Leadership {
     readonly header: NodeResponseHeader,
     /** Aborted once the leadership ends: resigned, deposed, or the session ended. */
     readonly signal: AbortSignal,
+    /**
+     * The header of the campaign's own write, before any wait (etcd's Election.Header, which its
+     * v3election Campaign answers with).
+     */
+    readonly campaignHeader: NodeResponseHeader = header,
   ) {}
 
   /** The compare that holds only while this leadership lasts; see Election.isOwner. */
@@ -196,7 +201,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       const g = await client.kv.get(key, { signal });
       if (g.kvs[0]?.createRevision !== rev) throw new SessionExpiredError();
       throwIfEnded(session);
-      return this.hold(rev, g.header);
+      return this.hold(rev, g.header, resp.header);
     } catch (err) {
       await leaveQueue(client, this.key, rev);
       throw endedError(session, err);
@@ -305,9 +310,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (!r.succeeded) throw new ElectionNotLeaderError();
   }
 
-  private hold(token: number, header: NodeResponseHeader): Leadership {
+  private hold(token: number, header: NodeResponseHeader, campaignHeader: NodeResponseHeader): Leadership {
     return this.tenure.begin(
-      (signal) => new Leadership(this, this.key, token, header, signal),
+      (signal) => new Leadership(this, this.key, token, header, signal, campaignHeader),
       header.revision,
       () => new ResignedError(),
       () => new ElectionNotLeaderError(),

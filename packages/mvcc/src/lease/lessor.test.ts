@@ -352,7 +352,7 @@ describe('Lessor.expired', () => {
     expect(lessor.expired()).toEqual([]);
     advance(10_001);
     expect(lessor.expired()).toEqual([2n, 3n, 4n]); // 3 and 4 tie: by ID
-    expect(lessor.leases()).toEqual([1n, 2n, 3n, 4n]);
+    expect(lessor.leases()).toEqual([2n, 3n, 4n, 1n]); // soonest expiry first
   });
 
   it('reports at most `limit` per call, the rest on the next call', async () => {
@@ -465,10 +465,17 @@ describe('Lessor.promote / demote', () => {
 });
 
 describe('Lessor.leases', () => {
-  it('lists every lease ID in ascending order', async () => {
-    const { lessor } = await setup();
+  it('lists every lease ID, the soonest to expire first, as etcd does; ties in grant order', async () => {
+    const { lessor, advance } = await setup();
     for (const id of [MAX_LEASE_ID, 3n, 1n << 40n, 1n]) lessor.grant(id, 10);
-    expect(lessor.leases()).toEqual([1n, 3n, 1n << 40n, MAX_LEASE_ID]);
+    expect(lessor.leases()).toEqual([MAX_LEASE_ID, 3n, 1n << 40n, 1n]);
+    lessor.grant(7n, 5);
+    advance(1);
+    lessor.renew(3n);
+    expect(lessor.leases()).toEqual([7n, MAX_LEASE_ID, 1n << 40n, 1n, 3n]);
+    lessor.demote();
+    // Not primary: nothing expires, so every lease ties.
+    expect(lessor.leases()).toEqual([MAX_LEASE_ID, 3n, 1n << 40n, 1n, 7n]);
   });
 });
 

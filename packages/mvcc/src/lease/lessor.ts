@@ -326,9 +326,14 @@ export class Lessor implements LeaseHooks {
     return { id, ttl, grantedTtl: lease.ttl, keys };
   }
 
-  /** etcd's LeaseLeases: every lease ID, ascending. */
+  /**
+   * etcd's LeaseLeases: every lease ID, the soonest to expire first, as etcd's lessor sorts them.
+   * Leases that expire together — every lease of a lessor that is not primary, where none expires
+   * — keep the order they were granted in (restored ones: their stored order).
+   */
   leases(): LeaseId[] {
-    return [...this.leaseMap.keys()].sort(compareIds);
+    // Array.prototype.sort is stable: ties stay in the map's insertion (grant) order.
+    return [...this.leaseMap.values()].sort(byExpiry).map((l) => l.id);
   }
 
   /**
@@ -393,6 +398,11 @@ export class Lessor implements LeaseHooks {
   leaseOf(key: string): LeaseId {
     return this.itemMap.get(key) ?? NO_LEASE;
   }
+}
+
+function byExpiry(a: Lease, b: Lease): number {
+  // Compared, not subtracted: FOREVER - FOREVER is NaN.
+  return a.expiry < b.expiry ? -1 : a.expiry > b.expiry ? 1 : 0;
 }
 
 function byExpiryThenId(a: Lease, b: Lease): number {

@@ -4,9 +4,13 @@
  * - Campaign runs the Election recipe on the caller's lease (a session that is orphaned once
  *   elected: the server never keeps the lease alive nor revokes it) and answers with the
  *   LeaderKey {name, key, rev, lease} that Proclaim and Resign take back.
+ * - Campaign answers with the header of the candidate's own write, not of the moment it won
+ *   (etcd's Election.Header).
  * - Proclaim and Resign act on a LeaderKey alone (etcd's ResumeElection): a txn guarded by
  *   "the key still has create revision `rev`". A stale Proclaim fails with "election: not
- *   leader"; a stale Resign succeeds and does nothing, as in etcd.
+ *   leader"; a stale Resign succeeds and does nothing, as in etcd. A LeaderKey with lease 0
+ *   gets what etcd's session on lease 0 gives it: a new lease (orphaned, default TTL), which a
+ *   Proclaim attaches the key to.
  * - Leader and Observe read the key created first under `name/`; Observe follows etcd's observe
  *   loop: wait for a leader, stream each of its values, start over when its key is deleted.
  *
@@ -50,7 +54,7 @@ export function electionService(node: TsetcdNode): ServiceImplementation {
       try {
         const l = await new Election(session, str(req.name)).campaign(bytes(req.value), { signal });
         return {
-          header: headerOut(l.header),
+          header: headerOut(l.campaignHeader),
           leader: {
             name: bytes(req.name),
             key: Buffer.from(l.key),
@@ -64,19 +68,12 @@ export function electionService(node: TsetcdNode): ServiceImplementation {
     }),
     Proclaim: recipeUnary(async (req, call) => {
       const leader = leaderKeyIn(req.leader);
-      const r = await clientFor(node, call.metadata).kv.txn(
+      const client = clientFor(node, call.metadata);
+      const lease = await sessionLease(client, leader.lease, callSignal(call));
+      const r = await client.kv.txn(
         {
           compare: [ownerIs(leader)],
-          success: [
-            {
-              type: 'put',
-              request: {
-                key: leader.key,
-                value: bytes(req.value),
-                ...(leader.lease !== 0n ? { lease: leader.lease } : {}),
-              },
-            },
-          ],
+          success: [{ type: 'put', request: { key: leader.key, value: bytes(req.value), lease } }],
           failure: [],
         },
         callOptions(call),
@@ -86,7 +83,9 @@ export function electionService(node: TsetcdNode): ServiceImplementation {
     }),
     Resign: recipeUnary(async (req, call) => {
       const leader = leaderKeyIn(req.leader);
-      const r = await clientFor(node, call.metadata).kv.txn(
+      const client = clientFor(node, call.metadata);
+      await sessionLease(client, leader.lease, callSignal(call));
+      const r = await client.kv.txn(
         {
           compare: [ownerIs(leader)],
           success: [{ type: 'deleteRange', request: { key: leader.key } }],
@@ -132,6 +131,17 @@ function leaderKeyIn(v: unknown): LeaderKey {
   if (v === undefined || v === null) throw new MissingLeaderKeyError();
   const l = v as Pb;
   return { key: bytes(l.key), rev: num(l.rev), lease: big(l.lease) };
+}
+
+/**
+ * The lease of etcd's session on a LeaderKey's lease: that lease, or for lease 0 a new one
+ * granted as etcd's session grants it (and orphaned: nobody keeps it alive).
+ */
+async function sessionLease(client: Client, lease: bigint, signal: AbortSignal): Promise<bigint> {
+  if (lease !== 0n) return lease;
+  const session = await sessionFor(client, 0n, signal);
+  session.orphan();
+  return session.lease;
 }
 
 function ownerIs(l: LeaderKey) {
