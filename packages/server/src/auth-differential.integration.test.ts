@@ -156,9 +156,11 @@ function normalise(t: Target, op: AuthOp & { exactHash?: boolean }, answer: Answ
     const key = (a: Res) => `${String(a.memberID)}/${String(a.alarm)}`;
     (res.alarms as Res[]).sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
   }
-  // etcd lists leases in Go map order (random): compared as a set.
+  // Leases by expiry: two granted with the same TTL a moment apart may swap between servers.
   if (op.method === 'LeaseLeases')
     (res.leases as { ID: string }[]).sort((x, y) => (BigInt(x.ID) < BigInt(y.ID) ? -1 : 1));
+  // etcd lists a lease's keys from a Go map (random order): compared as a set.
+  if (op.method === 'LeaseTimeToLive' && Array.isArray(res.keys)) (res.keys as string[]).sort();
   return { ok: res };
 }
 
@@ -208,7 +210,10 @@ function statusMustAgree(res: Res): unknown {
       leaderIsSelf: res.leader !== '0',
       raftTerm: res.raftTerm === '0' ? '0' : '<set>',
       // "memberID:<own id> alarm:NOSPACE ": the ID is each server's own.
-      errors: (res.errors as string[]).map((e) => e.replace(/memberID:\d+/, `memberID:${SELF_MEMBER}`)),
+      // From a Go map in etcd (random order): compared as a set.
+      errors: (res.errors as string[])
+        .map((e) => e.replace(/memberID:\d+/, `memberID:${SELF_MEMBER}`))
+        .sort(),
       isLearner: res.isLearner,
     },
   };

@@ -18,7 +18,7 @@
  */
 
 import type { Backend } from '@tsetcd/mvcc';
-import { bytesEqual } from '@tsetcd/mvcc';
+import { bytesEqual, compareBytes } from '@tsetcd/mvcc';
 import {
   type AuthError,
   AuthFailedError,
@@ -56,7 +56,6 @@ import { SimpleTokens, type SimpleTokensOptions } from './token.js';
 import {
   type AuthInfo,
   compareNames,
-  comparePerms,
   hasRootRole,
   PERM_TYPES,
   type Permission,
@@ -249,20 +248,25 @@ export class AuthStore {
   }
 
   /**
-   * Grants a key permission to a role. A permission on the same (key, rangeEnd) is replaced (its
-   * type updated); permissions stay sorted by key (then rangeEnd). etcd 3.4 only compares the first
-   * permission with the same key and can keep duplicates; we match on the exact pair.
+   * Grants a key permission to a role, exactly as etcd 3.4 keeps them: permissions stay sorted by
+   * key alone, those with equal keys in the order they were granted. The first permission whose
+   * key is not below the new one's is updated if it has the same key and range end; otherwise the
+   * new one is added — so, as in etcd, a grant can add a second permission on a (key, range end)
+   * already held further along. Permission checks and revocation (which removes every copy) are
+   * unaffected; RoleGet and `etcdctl role get` list what etcd lists.
    */
   roleGrantPermission(roleName: string, perm: Permission): void {
     const role = this.roles.get(roleName);
     if (role === undefined) throw new RoleNotFoundError();
     if (!PERM_TYPES.includes(perm.permType)) throw new TypeError(`unknown permission type ${perm.permType}`);
     const p: Permission = { permType: perm.permType, key: perm.key.slice(), rangeEnd: perm.rangeEnd.slice() };
-    const i = role.keyPermission.findIndex((q) => comparePerms(q, p) === 0);
-    const keyPermission =
-      i >= 0
-        ? role.keyPermission.map((q, j) => (j === i ? p : q))
-        : [...role.keyPermission, p].sort(comparePerms);
+    const perms = role.keyPermission;
+    const i = perms.findIndex((q) => compareBytes(q.key, p.key) >= 0);
+    const same = i >= 0 && bytesEqual(perms[i]!.key, p.key) && bytesEqual(perms[i]!.rangeEnd, p.rangeEnd);
+    const keyPermission = same
+      ? perms.map((q, j) => (j === i ? p : q))
+      : // Array.prototype.sort is stable: equal keys keep their order.
+        [...perms, p].sort((a, b) => compareBytes(a.key, b.key));
     this.putRole({ name: roleName, keyPermission });
     this.permCache.clear();
     this.commitRevision();

@@ -3,8 +3,6 @@
  * AuthInfo a request carries. Pure types, constants and orderings.
  */
 
-import { compareBytes } from '@tsetcd/mvcc';
-
 /** The permission kinds of etcd's authpb.Permission.Type. */
 export const PERM_TYPES = ['READ', 'WRITE', 'READWRITE'] as const;
 
@@ -55,11 +53,6 @@ export const ROOT_ROLE = 'root';
 /** Bytewise (UTF-8) order of names: etcd's order (bbolt keys, Go string comparison). */
 export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-/** The order of a role's permissions: by key, then rangeEnd. */
-export function comparePerms(a: Permission, b: Permission): number {
-  return compareBytes(a.key, b.key) || compareBytes(a.rangeEnd, b.rangeEnd);
 }
 
 /** Whether the user holds role 'root', which permits everything. */

@@ -124,6 +124,11 @@ export class Maintenance {
     return { header, alarms: cleared };
   }
 
+  /** etcd's Alarm ACTIVATE: raises `alarm` for `memberId` (the member raising it names itself). */
+  async activate(memberId: MemberId, alarm: AlarmType, opts: CallOptions = {}): Promise<AlarmResponse> {
+    return this.alarm('ACTIVATE', memberId, alarm, opts);
+  }
+
   /**
    * etcd's Alarm DEACTIVATE as it is on the wire: clears the alarm of exactly this member and type,
    * if raised (member 0 is a member ID like any other, so it clears only an alarm raised for 0).
