@@ -70,6 +70,11 @@ export {
 } from './node/create-node.js';
 export type { CallOptions } from './node/deadline.js';
 export {
+  etcdRequestBytes,
+  type RequestAuthor,
+  type SizedRequest,
+} from './node/etcd-request-size.js';
+export {
   type Bytes,
   type DeleteOptions,
   type GetOptions,

@@ -22,6 +22,7 @@ import {
   RequestTooLargeError,
 } from '../node-errors.js';
 import type { CallOptions } from './deadline.js';
+import { etcdRequestBytes } from './etcd-request-size.js';
 import type { Member } from './membership.js';
 import { encodeConfChangeContext } from './membership-apply.js';
 import { encodeRequest, joinRequestId, type ReplicatedRequest, type RequestIdGenerator } from './request.js';
@@ -88,9 +89,25 @@ export class Proposer {
       // Callers get every error as a rejection, never a throw.
       return Promise.reject(err);
     }
-    // etcd allows the request limit plus a little envelope overhead.
-    if (data.length > this.limits.maxRequestBytes + 1024) return Promise.reject(new RequestTooLargeError());
+    if (this.tooLarge(req, data.length, ai)) return Promise.reject(new RequestTooLargeError());
     return this.submitAndWait(id, data, undefined, opts);
+  }
+
+  /**
+   * Whether etcd would refuse `req` as larger than --max-request-bytes. A KV request is sized as
+   * etcd sizes it (etcdRequestBytes) once its entry is big enough to come near the limit (etcd's
+   * protobuf is never twice our encoding plus a few KiB); any other is judged by its entry, with
+   * a little room for the envelope our encoding adds.
+   */
+  private tooLarge(req: ReplicatedRequest, entryBytes: number, ai: AuthInfo | undefined): boolean {
+    const max = this.limits.maxRequestBytes;
+    if (req.op !== 'put' && req.op !== 'deleteRange' && req.op !== 'txn') return entryBytes > max + 1024;
+    if (2 * entryBytes + 4096 <= max) return false;
+    const author = {
+      idPrefix: this.ids.prefix,
+      ...(ai !== undefined ? { user: ai.username, authRevision: ai.revision } : {}),
+    };
+    return etcdRequestBytes(req, author) > max;
   }
 
   /**

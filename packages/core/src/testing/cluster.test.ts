@@ -5,6 +5,7 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { etcdRequestBytes } from '../node/etcd-request-size.js';
 import { NoLeaderError, RequestCanceledError, RequestTooLargeError } from '../node-errors.js';
 import { createTestCluster, type TestCluster } from './test-cluster.js';
 
@@ -172,6 +173,15 @@ describe('a 3-member in-memory cluster', () => {
     await expect(leader.kv.put('big', 'x'.repeat(4096))).rejects.toBeInstanceOf(RequestTooLargeError);
     await expect(leader.kv.put('big', 'x'.repeat(4096))).rejects.toThrow('etcdserver: request is too large');
     await leader.kv.put('small', 'x'.repeat(100));
+    // As etcd counts it: the whole proposed request, so a value of exactly the limit is too large,
+    // and one that leaves room for the key, the framing and the request header is not.
+    await expect(leader.kv.put('k', 'x'.repeat(1024))).rejects.toBeInstanceOf(RequestTooLargeError);
+    // The header (at its smallest here: a member's request IDs may take up to 3 bytes more), then
+    // the put: the value plus 9 bytes of framing for key 'k' and a value of about 1,000 bytes.
+    const header = etcdRequestBytes({ op: 'put', put: { key: new Uint8Array(1) } }, { idPrefix: 0 }) - 5;
+    const fits = 1024 - header - 12;
+    await leader.kv.put('k', 'x'.repeat(fits - 4));
+    await expect(leader.kv.put('k', 'x'.repeat(fits + 4))).rejects.toBeInstanceOf(RequestTooLargeError);
   });
 
   it("emits 'leader' on every member when leadership moves", async () => {

@@ -5,6 +5,7 @@
  * MalformedMessageError, and values the node cannot take must come back as `invalid`.
  */
 
+import { etcdRequestBytes } from '@tsetcd/core';
 import type { Compare, RangeRequest, RequestOp, TxnRequest } from '@tsetcd/mvcc';
 import { mulberry32 } from '@tsetcd/testing';
 import { describe, expect, it } from 'vitest';
@@ -76,8 +77,11 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-/** A random TxnRequest as protobufjs takes it: every field at random, zeros and negatives too. */
-function randomRequest(rand: (n: number) => number, depth: number): Pb {
+/**
+ * A random TxnRequest as protobufjs takes it: every field at random, zeros and negatives too; a
+ * compare's operand left out now and then, unless `withOperands`.
+ */
+function randomRequest(rand: (n: number) => number, depth: number, withOperands = false): Pb {
   const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
   const bytesOf = () => Buffer.from(Array.from({ length: rand(5) }, () => rand(256)));
   const int64 = () =>
@@ -109,7 +113,7 @@ function randomRequest(rand: (n: number) => number, depth: number): Pb {
         result: pick(['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL']),
       }),
       target,
-      ...(rand(4) > 0 ? operand : {}),
+      ...(rand(4) > 0 || withOperands ? operand : {}),
     };
   };
   const op = (): Pb => {
@@ -146,11 +150,32 @@ function randomRequest(rand: (n: number) => number, depth: number): Pb {
       case 2:
         return { requestDeleteRange: some({ key: bytesOf(), rangeEnd: bytesOf(), prevKv: rand(2) === 0 }) };
       default:
-        return { requestTxn: randomRequest(rand, depth + 1) };
+        return { requestTxn: randomRequest(rand, depth + 1, withOperands) };
     }
   };
   const list = <T>(f: () => T) => Array.from({ length: rand(4) }, f);
   return { compare: list(compare), success: list(op), failure: list(op) };
+}
+
+/** A compare's operand: a oneof member, written even when zero. */
+const OPERANDS = new Set(['version', 'createRevision', 'modRevision', 'value', 'lease']);
+/** Enum names whose number is 0. */
+const ZERO_ENUMS = new Set(['EQUAL', 'VERSION', 'NONE', 'KEY']);
+
+/**
+ * `req` without its zero fields, so protobufjs (which writes any field that is set) encodes what
+ * Go's protobuf writes (proto3: zero scalars left out; a oneof member kept).
+ */
+function goldenZeros(req: unknown, inCompare = false): Pb {
+  const isZero = (v: unknown) =>
+    v === '0' || v === 0 || v === false || ZERO_ENUMS.has(v as string) || (Buffer.isBuffer(v) && v.length === 0);
+  const out: Pb = {};
+  for (const [k, v] of Object.entries(req as Pb)) {
+    if (Array.isArray(v)) out[k] = v.map((x) => goldenZeros(x, k === 'compare'));
+    else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) out[k] = goldenZeros(v);
+    else if (!isZero(v) || (inCompare && OPERANDS.has(k))) out[k] = v;
+  }
+  return out;
 }
 
 describe('decodeTxnRequest', () => {
@@ -161,6 +186,25 @@ describe('decodeTxnRequest', () => {
       const got = decodeTxnRequest(buf);
       expect(got.invalid, `case ${i}`).toBeUndefined();
       expect(plain(got.txn), `case ${i}`).toEqual(plain(oracle(buf)));
+    }
+  });
+
+  it("core's etcdRequestBytes sizes a txn exactly as protobuf encodes it (the request-size limit)", () => {
+    const rand = seededRandom(2026_11_23);
+    const author = { idPrefix: 0xbeef, user: 'u1', authRevision: 7 };
+    const empty = { compare: [], success: [], failure: [] };
+    // InternalRaftRequest: the header, then the txn as field 6 (tag, length, bytes).
+    const header = etcdRequestBytes({ op: 'txn', txn: empty }, author) - 2;
+    // Field 100 (a 2-byte tag), its length, then RequestHeader: ID 0xbeef<<48|… (10-byte varint),
+    // username "u1", auth_revision 7: 2 + 1 + (1 + 10) + (1 + 1 + 2) + (1 + 1).
+    expect(header).toBe(20);
+    const varint = (n: number) => (n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4);
+    for (let i = 0; i < 2000; i++) {
+      const buf = encode(goldenZeros(randomRequest(rand, 0, true)));
+      const { txn } = decodeTxnRequest(buf);
+      expect(etcdRequestBytes({ op: 'txn', txn }, author), `case ${i}`).toBe(
+        header + 1 + varint(buf.length) + buf.length,
+      );
     }
   });
 
