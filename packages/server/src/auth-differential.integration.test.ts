@@ -84,6 +84,7 @@ class Target {
   private metadata(op: AuthOp): Metadata {
     const md = new Metadata();
     if (op.as.kind === 'invalid') md.set('token', INVALID_TOKEN);
+    if (op.as.kind === 'empty') md.set('token', '');
     // A user this server never issued a token to (a mismatch already reported) sends an invalid one.
     if (op.as.kind === 'user') md.set('token', this.tokens.get(op.as.user) ?? INVALID_TOKEN);
     return md;
@@ -326,6 +327,19 @@ const FIXED: Record<string, readonly FixedOp[]> = {
     op('Watch', 'Watch', { key: Buffer.from('a') }, asUser('u1')),
     op('Maintenance', 'Status', {}, { kind: 'invalid' }),
     op('Cluster', 'MemberList', {}, { kind: 'invalid' }),
+  ],
+  'an empty token is a token that is not valid, with auth disabled or enabled': [
+    op('KV', 'Put', { key: Buffer.from('a'), value: Buffer.from('x') }, { kind: 'empty' }),
+    op('KV', 'Range', { key: Buffer.from('a') }, { kind: 'empty' }),
+    op('Lease', 'LeaseGrant', { TTL: '600', ID: '5' }, { kind: 'empty' }),
+    op('Watch', 'Watch', { key: Buffer.from('a') }, { kind: 'empty' }),
+    op('Maintenance', 'Status', {}, { kind: 'empty' }),
+    op('Cluster', 'MemberList', {}, { kind: 'empty' }),
+    op('Auth', 'UserGet', { name: '' }, { kind: 'empty' }),
+    ...SETUP,
+    op('KV', 'Range', { key: Buffer.from('a') }, { kind: 'empty' }),
+    op('Watch', 'Watch', { key: Buffer.from('a') }, { kind: 'empty' }),
+    op('Auth', 'UserGet', { name: '' }, { kind: 'empty' }),
   ],
   'a txn both invalid (overlapping puts/deletes) and denied': [
     ...SETUP,

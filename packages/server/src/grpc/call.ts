@@ -9,10 +9,14 @@ import type { ServiceCall } from '../grpc-server/server-call.js';
 import type { CallStatus } from '../grpc-server/status.js';
 import { toWireError } from './errors.js';
 
-/** The client a call acts as: the token's user if the call carries one. */
+/**
+ * The client a call acts as: the token's user if the call carries one. A token that is not valid
+ * — an empty one too, and whether or not auth is enabled — fails the call with "invalid auth
+ * token", as etcd 3.4 checks every token it is given.
+ */
 export function clientFor(node: TsetcdNode, metadata: ServiceCall['metadata']): Client {
   const token = metadata.get('token')[0] ?? metadata.get('authorization')[0];
-  return typeof token === 'string' && token !== '' ? node.withToken(token) : node.client;
+  return typeof token === 'string' ? node.withToken(token) : node.client;
 }
 
 /**

@@ -18,6 +18,8 @@
 export type Identity =
   | { readonly kind: 'none' }
   | { readonly kind: 'invalid' }
+  /** A token that is the empty string: not "no token" to etcd 3.4, which refuses it. */
+  | { readonly kind: 'empty' }
   | { readonly kind: 'user'; readonly user: string };
 
 /** The services a request goes to. */
@@ -132,10 +134,11 @@ export class AuthOpGenerator {
     if (!s.authEnabled) {
       if (this.chance(0.05) && s.everAuthenticated.size > 0)
         return { kind: 'user', user: this.pick([...s.everAuthenticated]) };
-      return { kind: 'none' };
+      return this.chance(0.02) ? { kind: 'empty' } : { kind: 'none' };
     }
     const r = this.rand();
     if (r < 0.06) return { kind: 'none' };
+    if (r < 0.08) return { kind: 'empty' };
     if (r < 0.1) return { kind: 'invalid' };
     const fresh = [...s.fresh];
     if (admin && s.fresh.has('root') && r < 0.7) return { kind: 'user', user: 'root' };
