@@ -10,6 +10,7 @@ import { ClientListener, type ClientTlsOptions } from './client-listener.js';
 import { serviceTable } from './grpc/services.js';
 import { GrpcServer } from './grpc-server/grpc-server.js';
 import { jsonGateway } from './http/gateway.js';
+import { goError, setCorsHeaders } from './http/go-http.js';
 import { loadEtcdProtos } from './proto.js';
 
 /** The etcd server version this server reports (etcdctl and clients read it). */
@@ -83,9 +84,28 @@ async function handleHttp(
 ): Promise<void> {
   try {
     const path = (req.url ?? '/').split('?')[0];
+    // etcd serves /health and /version to GET alone (405 otherwise), behind its CORS handler,
+    // which answers OPTIONS itself.
+    if ((path === '/health' || path === '/version') && req.method !== 'GET') {
+      setCorsHeaders(res);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(200);
+        res.end();
+      } else {
+        res.setHeader('allow', 'GET');
+        goError(res, 405, 'Method Not Allowed\n');
+      }
+      return;
+    }
     if (path === '/health') {
       const ok = node.leaderId !== 0n && !node.isClosed && node.parts.store.alarms.list().length === 0;
-      json(res, ok ? 200 : 503, { health: String(ok) });
+      const body = JSON.stringify({ health: String(ok) });
+      setCorsHeaders(res);
+      // As Go writes it: its sniffed content type when healthy, http.Error's text when not.
+      if (ok) {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(body);
+      } else goError(res, 503, `${body}\n`);
       return;
     }
     if (path === '/version') {
@@ -98,7 +118,7 @@ async function handleHttp(
       return;
     }
     if (extra !== undefined && (await extra(req, res))) return;
-    json(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' });
+    goError(res, 404, '404 page not found\n');
   } catch (err) {
     if (!res.headersSent)
       json(res, 500, { error: (err as Error).message, code: 2, message: (err as Error).message });

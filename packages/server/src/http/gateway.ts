@@ -1,15 +1,23 @@
 /**
- * etcd's JSON gateway (grpc-gateway in etcd 3.4) on the client port: `POST /v3/<service>/<method>`
- * with a protobuf-JSON body (json-codec.ts) calls the same handlers as gRPC — the service table's
- * implementations, through the small call adapters below — and answers in the same JSON.
- * Streams as grpc-gateway streams them: the request body is a sequence of JSON objects (one per
- * request message), the response one `{"result": ...}` object per line; the response ends when
- * the handler ends the stream or the HTTP client goes away.
- * The `Authorization` header carries the auth token, as the gateway forwards it to etcd.
- * Errors: `{"error", "message", "code"}` with grpc-gateway's HTTP status for the gRPC code.
+ * etcd's JSON gateway (grpc-gateway v1 in etcd 3.4) on the client port, and the rest of what etcd
+ * answers there from Go's HTTP stack (mux.ts decides which answer, go-http.ts writes Go's own).
+ * `POST /v3/<service>/<method>` (or `/v3beta/…`) with a jsonpb body calls the same handlers as
+ * gRPC — the service table's implementations, through the small call adapter below — and
+ * answers in the same JSON (json-codec.ts):
  *
- * Does not: serve the gateway's GET forms or CORS preflight; routes whose service is not in the
- * table answer 404 as unknown paths do.
+ * - unary calls: the first JSON value of the body is the request (jsonpb-decode.ts, which reads
+ *   it as Go does and refuses what Go refuses, 400 code 3); what follows it is never read;
+ * - server streams: the same request; one `{"result": …}` line per message (stream-response.ts);
+ * - bidirectional streams (/v3/watch, /v3/lease/keepalive): each JSON value of the body is one
+ *   request message. A first message that does not decode is a 500 with code 2 and no stream;
+ *   a later one half-closes the stream, as the body's end does. No response head is written
+ *   until the first response message.
+ *
+ * A request larger than the gRPC receive limit (the request limit plus 512 KiB) is refused with
+ * grpc-go's error, as etcd's own gRPC server refuses what its gateway forwards. The
+ * `Authorization` header carries the auth token, as the gateway forwards it to etcd.
+ *
+ * Does not: serve websockets (etcd's wsproxy), or /debug/vars and /config/local/log.
  */
 
 import { EventEmitter } from 'node:events';
@@ -21,94 +29,133 @@ import { serviceTable } from '../grpc/services.js';
 import { CallMetadata } from '../grpc-server/server-call.js';
 import { Status } from '../grpc-server/status.js';
 import { loadEtcdProtos } from '../proto.js';
-import { jsonToWire, wireToJson } from './json-codec.js';
-import { GATEWAY_ROUTES } from './routes.js';
+import { errorBody, httpStatusOf } from './gateway-errors.js';
+import { goBadRequest, goError, goRedirect, setCorsHeaders } from './go-http.js';
+import { type Span, scanNext } from './go-json.js';
+import { wireToJson } from './json-codec.js';
+import { JsonMessageStream } from './json-message-stream.js';
+import { decodeRequest, isJsonpbError, NilRepeatedMessageError } from './jsonpb-decode.js';
+import { route as muxRoute } from './mux.js';
+import { StreamResponse } from './stream-response.js';
 
-/** grpc-gateway v1's HTTP status for each gRPC status code (runtime.HTTPStatusFromCode). */
-const HTTP_STATUS: Readonly<Record<number, number>> = {
-  [Status.OK]: 200,
-  [Status.CANCELLED]: 408,
-  [Status.UNKNOWN]: 500,
-  [Status.INVALID_ARGUMENT]: 400,
-  [Status.DEADLINE_EXCEEDED]: 504,
-  [Status.NOT_FOUND]: 404,
-  [Status.ALREADY_EXISTS]: 409,
-  [Status.PERMISSION_DENIED]: 403,
-  [Status.UNAUTHENTICATED]: 401,
-  [Status.RESOURCE_EXHAUSTED]: 429,
-  [Status.FAILED_PRECONDITION]: 412,
-  [Status.ABORTED]: 409,
-  [Status.OUT_OF_RANGE]: 400,
-  [Status.UNIMPLEMENTED]: 501,
-  [Status.INTERNAL]: 500,
-  [Status.UNAVAILABLE]: 503,
-  [Status.DATA_LOSS]: 500,
-};
+/** What etcd's gRPC server accepts beyond --max-request-bytes (grpc-go's receive limit). */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-/** Largest JSON request body read (etcd's default request limit plus room for base64). */
-export const DEFAULT_GATEWAY_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * The most body bytes the gateway buffers for one request (a unary body, or one message of a
+ * stream), 64 MiB with the default limits: far above anything the request limit lets through (a JSON body may carry whitespace
+ * and unknown fields that decode to nothing), but bounded, so a client cannot make a member hold
+ * an endless body in memory. etcd's gateway sets no such bound; past it we answer 429, code 8.
+ */
+function bodyLimit(maxRecv: number): number {
+  return 32 * maxRecv;
+}
+
+/** The refusal of a body over bodyLimit. */
+function bodyTooLarge(limit: number): WireError {
+  return { code: Status.RESOURCE_EXHAUSTED, details: `gateway: request body larger than ${limit} bytes` };
+}
 
 type Handler = (...args: unknown[]) => void;
 
-interface Route {
+/** A gRPC method as the gateway calls it. */
+interface Method {
   readonly handler: Handler;
-  readonly method: MethodDefinition<object, object>;
+  readonly def: MethodDefinition<object, object>;
   readonly requestType: string;
   readonly responseType: string;
 }
 
-/** The gateway as startServer's `http` option: true when it answered the request. */
+/** The gateway as startServer's `http` option: it answers every request it is given. */
 export function jsonGateway(
   node: TsetcdNode,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
-  let routes: Map<string, Route> | undefined;
+  let methods: Map<string, Method> | undefined;
+  const maxRecv = (): number => node.parts.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
   return async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (!path.startsWith('/v3/')) return false;
-    routes ??= buildRoutes(node);
-    const route = routes.get(path);
-    if (route === undefined) return false;
-    if (req.method !== 'POST') {
-      res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('Method Not Allowed\n');
+    const method = req.method ?? 'GET';
+    const m = muxRoute({
+      method,
+      url: req.url ?? '/',
+      contentType: req.headers['content-type'],
+      methodOverride: header(req, 'x-http-method-override'),
+    });
+    if (m.type === 'badRequest') {
+      goBadRequest(res);
       return true;
     }
+    setCorsHeaders(res);
+    switch (m.type) {
+      case 'options':
+        res.writeHead(200);
+        res.end();
+        return true;
+      case 'redirect':
+        goRedirect(res, method, m.location);
+        return true;
+      case 'goNotFound':
+        goError(res, 404, '404 page not found\n');
+        return true;
+      case 'gatewayNotFound':
+        goError(res, 404, 'Not Found\n');
+        return true;
+      case 'methodNotAllowed':
+        goError(res, 405, 'Method Not Allowed\n');
+        return true;
+    }
+    methods ??= buildMethods(node);
+    const target = methods.get(`/${m.route.service}/${m.route.method}`);
+    if (target === undefined) {
+      sendError(res, { code: Status.UNIMPLEMENTED, details: `unknown service ${m.route.service}` });
+      return true;
+    }
+    // Forwarded as it is: an empty header is an empty token, which the handlers refuse as etcd does.
     const auth = req.headers.authorization;
-    const metadata = new CallMetadata(auth !== undefined && auth !== '' ? { authorization: auth } : {});
-    if (route.method.requestStream) serveBidi(route, metadata, req, res);
-    else await serveUnaryOrServerStream(route, metadata, req, res);
+    const metadata = new CallMetadata(auth === undefined ? {} : { authorization: auth });
+    const call: Call = { method: target, metadata, req, res, maxRecv: maxRecv(), bodyIgnored: m.bodyIgnored };
+    if (target.def.requestStream) serveBidi(call);
+    else await serveUnaryOrServerStream(call);
     return true;
   };
 }
 
-function buildRoutes(node: TsetcdNode): Map<string, Route> {
-  const byPath = new Map<string, Omit<Route, 'requestType' | 'responseType'>>();
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function buildMethods(node: TsetcdNode): Map<string, Method> {
+  const out = new Map<string, Method>();
   for (const { definition, implementation } of serviceTable(node, loadEtcdProtos())) {
     for (const [name, method] of Object.entries(definition)) {
       const handler = implementation[name];
-      if (handler !== undefined)
-        byPath.set(method.path, {
-          handler: handler as Handler,
-          method: method as MethodDefinition<object, object>,
-        });
+      if (handler === undefined) continue;
+      const def = method as MethodDefinition<object, object>;
+      const types = method as unknown as {
+        requestType: { type: { name: string } };
+        responseType: { type: { name: string } };
+      };
+      const pkg = def.path.slice(1, def.path.indexOf('.'));
+      out.set(def.path, {
+        handler: handler as Handler,
+        def,
+        requestType: `${pkg}.${types.requestType.type.name}`,
+        responseType: `${pkg}.${types.responseType.type.name}`,
+      });
     }
   }
-  const routes = new Map<string, Route>();
-  for (const [path, { service, method }] of Object.entries(GATEWAY_ROUTES)) {
-    const found = byPath.get(`/${service}/${method}`);
-    if (found === undefined) continue;
-    const pkg = service.slice(0, service.indexOf('.'));
-    const m = found.method as unknown as {
-      requestType: { type: { name: string } };
-      responseType: { type: { name: string } };
-    };
-    routes.set(path, {
-      ...found,
-      requestType: `${pkg}.${m.requestType.type.name}`,
-      responseType: `${pkg}.${m.responseType.type.name}`,
-    });
-  }
-  return routes;
+  return out;
+}
+
+/** One gateway call in the making. */
+interface Call {
+  readonly method: Method;
+  readonly metadata: CallMetadata;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly maxRecv: number;
+  /** The body was consumed before the gateway saw it (a method-override form): the request is empty. */
+  readonly bodyIgnored: boolean;
 }
 
 /** A gRPC call as the handlers see it (what grpc-js's server calls have that they use). */
@@ -162,32 +209,71 @@ function wireOf(err: unknown): WireError {
   return toWireError(err);
 }
 
-async function serveUnaryOrServerStream(
-  route: Route,
-  metadata: CallMetadata,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  let request: unknown;
+/**
+ * The request in `buf[span]` as wire bytes, or the error grpc-gateway's decoding gives. A body
+ * that would crash etcd's gateway drops the connection (and gives the error too).
+ */
+function decode(call: Call, buf: Uint8Array, span: Span): { wire: Buffer } | { err: Error } {
   try {
-    const body = await readBody(req);
-    const parsed: unknown = body.trim() === '' ? {} : JSON.parse(body);
-    request = route.method.requestDeserialize(jsonToWire(parsed, route.requestType));
+    return { wire: decodeRequest(buf, span, call.method.requestType) };
   } catch (err) {
-    sendError(res, { code: Status.INVALID_ARGUMENT, details: (err as Error).message });
+    if (err instanceof NilRepeatedMessageError) call.res.destroy();
+    else if (!isJsonpbError(err)) throw err;
+    return { err: err as Error };
+  }
+}
+
+/** grpc-go's refusal of a request larger than the receive limit, or undefined. */
+function tooLarge(call: Call, wire: Buffer): WireError | undefined {
+  if (wire.length <= call.maxRecv) return undefined;
+  return {
+    code: Status.RESOURCE_EXHAUSTED,
+    details: `grpc: received message larger than max (${wire.length} vs. ${call.maxRecv})`,
+  };
+}
+
+function toJsonOf(call: Call): (msg: object) => unknown {
+  const { def, responseType } = call.method;
+  return (msg) => wireToJson(def.responseSerialize(msg), responseType);
+}
+
+async function serveUnaryOrServerStream(call: Call): Promise<void> {
+  const { method, res } = call;
+  const body = call.bodyIgnored ? Buffer.alloc(0) : await readBody(call.req, bodyLimit(call.maxRecv));
+  if (body === undefined) {
+    refuseBody(call);
     return;
   }
-  const toJson = (msg: object) => wireToJson(route.method.responseSerialize(msg), route.responseType);
-  if (!route.method.responseStream) {
+  let wire: Buffer = Buffer.alloc(0);
+  try {
+    const first = scanNext(body, 0, true);
+    if (first.type === 'value') {
+      const d = decode(call, body, first.span);
+      if ('err' in d) throw d.err;
+      wire = d.wire;
+    }
+  } catch (err) {
+    if (!isJsonpbError(err)) throw err;
+    if (!res.destroyed) sendError(res, { code: Status.INVALID_ARGUMENT, details: err.message });
+    return;
+  }
+  const refused = tooLarge(call, wire);
+  if (!method.def.responseStream) {
+    if (refused !== undefined) {
+      sendError(res, refused);
+      return;
+    }
+    const request = method.def.requestDeserialize(wire);
+    const toJson = toJsonOf(call);
     await new Promise<void>((resolve) => {
-      const call = new GatewayCall(
-        metadata,
+      const c = new GatewayCall(
+        call.metadata,
         request,
         () => undefined,
         () => undefined,
       );
-      res.once('close', () => call.cancel());
-      route.handler(call, (err: unknown, msg?: object) => {
+      res.once('close', () => c.cancel());
+      method.handler(c, (err: unknown, msg?: object) => {
         if (err !== null && err !== undefined) sendError(res, wireOf(err));
         else sendJson(res, 200, toJson(msg ?? {}));
         resolve();
@@ -195,110 +281,142 @@ async function serveUnaryOrServerStream(
     });
     return;
   }
-  const stream = openStream(res, toJson);
-  const call = new GatewayCall(metadata, request, stream.write, stream.end);
-  res.once('close', () => call.cancel());
-  route.handler(call);
-}
-
-function serveBidi(route: Route, metadata: CallMetadata, req: IncomingMessage, res: ServerResponse): void {
-  const toJson = (msg: object) => wireToJson(route.method.responseSerialize(msg), route.responseType);
-  const stream = openStream(res, toJson);
-  const call = new GatewayCall(metadata, undefined, stream.write, stream.end);
-  res.once('close', () => call.cancel());
-  route.handler(call);
-  const splitter = new JsonSplitter();
-  req.setEncoding('utf8');
-  req.on('data', (chunk: string) => {
-    try {
-      for (const text of splitter.push(chunk)) {
-        const msg = route.method.requestDeserialize(jsonToWire(JSON.parse(text), route.requestType));
-        call.emit('data', msg);
-      }
-    } catch (err) {
-      stream.end({ code: Status.INVALID_ARGUMENT, details: (err as Error).message });
-    }
-  });
-  // As grpc-gateway: the end of the request body half-closes the stream; responses go on until
-  // the handler ends it or the HTTP client goes away.
-}
-
-/** A streamed response: one `{"result": msg}` per line, an error as `{"error": {...}}`. */
-function openStream(
-  res: ServerResponse,
-  toJson: (msg: object) => unknown,
-): { write: (msg: object) => void; end: (err?: WireError) => void } {
-  let ended = false;
-  res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-  res.flushHeaders();
-  return {
-    write: (msg) => {
-      if (!ended) res.write(`${JSON.stringify({ result: toJson(msg) })}\n`);
-    },
-    end: (err) => {
-      if (ended) return;
-      ended = true;
-      if (err !== undefined) res.write(`${JSON.stringify({ error: errorBody(err) })}\n`);
-      res.end();
-    },
-  };
-}
-
-/** Splits concatenated JSON objects (grpc-gateway decodes the body with json.Decoder). */
-class JsonSplitter {
-  private buf = '';
-  push(chunk: string): string[] {
-    this.buf += chunk;
-    const out: string[] = [];
-    let depth = 0;
-    let inString = false;
-    let start = -1;
-    let consumed = 0;
-    for (let i = 0; i < this.buf.length; i++) {
-      const c = this.buf[i];
-      if (inString) {
-        if (c === '\\') i++;
-        else if (c === '"') inString = false;
-        continue;
-      }
-      if (c === '"') inString = true;
-      else if (c === '{') {
-        if (depth++ === 0) start = i;
-      } else if (c === '}' && --depth === 0) {
-        out.push(this.buf.slice(start, i + 1));
-        consumed = i + 1;
-      } else if (depth === 0 && c !== undefined && !/\s/.test(c))
-        throw new SyntaxError(`invalid character '${c}'`);
-    }
-    this.buf = this.buf.slice(consumed);
-    return out;
+  const stream = new StreamResponse(res, toJsonOf(call));
+  if (refused !== undefined) {
+    stream.end(refused);
+    return;
   }
+  const c = new GatewayCall(call.metadata, method.def.requestDeserialize(wire), stream.write, stream.end);
+  res.once('close', () => c.cancel());
+  method.handler(c);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * A bidirectional stream. Steps:
+ * 1. Read the body until its first JSON value (or its end) is whole.
+ * 2. A value that does not decode: 500, code 2, and no call. The end of the body: the call,
+ *    half-closed at once.
+ * 3. Otherwise start the handler with that message; send each later value as it comes. A later
+ *    value that does not decode, or the body's end, half-closes the call ('end').
+ */
+function serveBidi(call: Call): void {
+  const { method, req, res } = call;
+  const messages = new JsonMessageStream();
+  const stream = new StreamResponse(res, toJsonOf(call));
+  let c: GatewayCall | undefined;
+  let done = false;
+
+  const start = (): GatewayCall => {
+    const started = new GatewayCall(call.metadata, undefined, stream.write, stream.end);
+    res.once('close', () => started.cancel());
+    method.handler(started);
+    return started;
+  };
+  const halfClose = (): void => {
+    done = true;
+    c ??= start();
+    c.emit('end');
+  };
+  const pump = (): void => {
+    while (!done) {
+      let next: ReturnType<JsonMessageStream['next']>;
+      let wire: Buffer;
+      try {
+        next = messages.next();
+        if (next.type === 'more') return;
+        if (next.type === 'eof') {
+          halfClose();
+          return;
+        }
+        const d = decode(call, next.buf, next.span);
+        if ('err' in d) throw d.err;
+        wire = d.wire;
+      } catch (err) {
+        if (!isJsonpbError(err)) {
+          // Not the body's fault: fail the stream rather than the member (this runs in an event).
+          done = true;
+          stream.end(toWireError(err));
+          c?.cancel();
+          return;
+        }
+        if (c !== undefined) halfClose();
+        else {
+          done = true;
+          if (!res.destroyed) sendError(res, { code: Status.UNKNOWN, details: err.message });
+        }
+        return;
+      }
+      const refused = tooLarge(call, wire);
+      if (refused !== undefined) {
+        done = true;
+        stream.end(refused);
+        c?.cancel();
+        return;
+      }
+      c ??= start();
+      c.emit('data', method.def.requestDeserialize(wire));
+    }
+  };
+
+  if (call.bodyIgnored) {
+    messages.end();
+    pump();
+    return;
+  }
+  req.on('data', (chunk: Buffer) => {
+    if (done) return;
+    messages.push(chunk);
+    if (messages.buffered > bodyLimit(call.maxRecv)) {
+      done = true;
+      if (c === undefined) refuseBody(call);
+      else {
+        stream.end(bodyTooLarge(bodyLimit(call.maxRecv)));
+        c.cancel();
+        req.destroy();
+      }
+      return;
+    }
+    pump();
+  });
+  req.on('end', () => {
+    messages.end();
+    pump();
+  });
+  // A client that goes away mid-body: 'close' on the response cancels the call.
+  req.on('error', () => undefined);
+}
+
+/** The whole request body, or undefined once it grows past `limit` (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > DEFAULT_GATEWAY_MAX_BODY_BYTES) {
-        reject(new Error('etcdserver: request is too large'));
-        req.destroy();
+    let bytes = 0;
+    const onData = (c: Buffer): void => {
+      bytes += c.length;
+      if (bytes > limit) {
+        req.off('data', onData);
+        resolve(undefined);
         return;
       }
       chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-function errorBody(err: WireError): { error: string; message: string; code: number } {
-  return { error: err.details, message: err.details, code: err.code };
+/** Answers a body over the limit and closes the connection, reading no more of it. */
+function refuseBody(call: Call): void {
+  const err = bodyTooLarge(bodyLimit(call.maxRecv));
+  if (!call.res.headersSent && !call.res.destroyed) {
+    call.res.writeHead(httpStatusOf(err.code), { 'content-type': 'application/json', connection: 'close' });
+    call.res.end(JSON.stringify(errorBody(err)), () => call.req.destroy());
+  } else call.req.destroy();
 }
 
 function sendError(res: ServerResponse, err: WireError): void {
-  sendJson(res, HTTP_STATUS[err.code] ?? 500, errorBody(err));
+  sendJson(res, httpStatusOf(err.code), errorBody(err));
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {
