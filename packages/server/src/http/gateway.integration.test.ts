@@ -226,7 +226,19 @@ describe('JSON gateway (etcd 3.4 grpc-gateway)', () => {
   });
 });
 
-describe('JSON gateway: bodies it will not buffer', () => {
+describe('JSON gateway: bodies it refuses', () => {
+  it('a null item in a list of messages is a bad body, not a dropped connection (etcd 3.4 crashes)', async () => {
+    s = await serve();
+    expect(await post('/v3/kv/txn', '{"compare":[null]}')).toEqual({
+      status: 400,
+      json: {
+        error: expect.stringContaining('null item in repeated message field'),
+        message: expect.stringContaining('null item in repeated message field'),
+        code: 3,
+      },
+    });
+  });
+
   it('refuses a body over 32 times the gRPC receive limit with 429, reading no more of it, and keeps serving', async () => {
     // maxRequestBytes 1 KiB: the receive limit is 1 KiB + 512 KiB, so the gateway holds 16.8 MB.
     s = await serve({ maxRequestBytes: 1024 });

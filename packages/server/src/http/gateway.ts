@@ -34,7 +34,7 @@ import { goBadRequest, goError, goRedirect, setCorsHeaders } from './go-http.js'
 import { type Span, scanNext } from './go-json.js';
 import { wireToJson } from './json-codec.js';
 import { JsonMessageStream } from './json-message-stream.js';
-import { decodeRequest, isJsonpbError, NilRepeatedMessageError } from './jsonpb-decode.js';
+import { decodeRequest, isJsonpbError } from './jsonpb-decode.js';
 import { route as muxRoute } from './mux.js';
 import { StreamResponse } from './stream-response.js';
 
@@ -210,15 +210,15 @@ function wireOf(err: unknown): WireError {
 }
 
 /**
- * The request in `buf[span]` as wire bytes, or the error grpc-gateway's decoding gives. A body
- * that would crash etcd's gateway drops the connection (and gives the error too).
+ * The request in `buf[span]` as wire bytes, or the error grpc-gateway's decoding gives. (A null
+ * item in a list of messages crashes etcd's gateway, which drops the connection; it is refused
+ * here as any other bad body is.)
  */
 function decode(call: Call, buf: Uint8Array, span: Span): { wire: Buffer } | { err: Error } {
   try {
     return { wire: decodeRequest(buf, span, call.method.requestType) };
   } catch (err) {
-    if (err instanceof NilRepeatedMessageError) call.res.destroy();
-    else if (!isJsonpbError(err)) throw err;
+    if (!isJsonpbError(err)) throw err;
     return { err: err as Error };
   }
 }

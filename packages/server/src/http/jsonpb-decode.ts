@@ -59,8 +59,8 @@ export class EnumTargetError extends Error {
 }
 
 /**
- * A null item in a repeated message field: etcd's gateway crashes marshalling it and drops the
- * connection without an answer; the gateway does the same.
+ * A null item in a repeated message field. etcd's gateway crashes marshalling it and drops the
+ * connection without an answer; ours refuses it with this error (400, code 3), as a bad body.
  */
 export class NilRepeatedMessageError extends Error {
   override readonly name = 'NilRepeatedMessageError';
