@@ -94,7 +94,7 @@ async function sharedUrls(): Promise<ReadonlyMap<string, string>> {
 
 /** One server: its clients, and the names given to its member IDs and URLs. */
 class Target {
-  private readonly clients = new Map<ClusterService, Client>();
+  private readonly clients = new Map<ClusterService | 'KV', Client>();
   /** Member ID → name, and back. */
   private readonly names = new Map<string, string>([[UNKNOWN_ID, UNKNOWN]]);
   private readonly ids = new Map<string, string>([[UNKNOWN, UNKNOWN_ID]]);
@@ -119,7 +119,7 @@ class Target {
     this.peerNames.set(url, sym);
   }
 
-  private client(service: ClusterService): Client {
+  private client(service: ClusterService | 'KV'): Client {
     let c = this.clients.get(service);
     if (c === undefined) {
       const Ctor = makeClientConstructor(protos[service] as ServiceDefinition, service);
@@ -181,10 +181,16 @@ class Target {
     if (op.method === 'MemberAdd' && 'ok' in answer) {
       for (const u of urls) this.addedAt.set(u, Math.floor(Date.now() / 1000));
     }
+    // etcd 3.4 answers a membership change once it applied it, but its raft may not count it as
+    // applied yet, and then drops the next change proposed (the call hangs to its deadline). A
+    // linearizable read takes a raft round, after which it does; tsetcd retries instead.
+    if (op.service === 'Cluster' && op.method !== 'MemberList' && 'ok' in answer) {
+      await this.unary('KV', 'Range', { key: Buffer.from('barrier') }, CALL_DEADLINE_MS);
+    }
     return answer;
   }
 
-  unary(service: ClusterService, method: string, req: Res, deadlineMs: number): Promise<Answer> {
+  unary(service: ClusterService | 'KV', method: string, req: Res, deadlineMs: number): Promise<Answer> {
     const client = this.client(service) as unknown as Record<
       string,
       (r: Res, o: object, cb: (e: GrpcError | null, r: Res) => void) => void
@@ -230,6 +236,9 @@ class Target {
     if (Array.isArray(x)) {
       const items = x.map((v) => this.readable(v, key));
       if (key === 'members') return sortBy(items as Res[], (m) => `${m.name}\0${String(m.peerURLs)}`);
+      // Both keep a member's URLs sorted, but each server's own URL has its own port, so where it
+      // sorts among the shared ones differs: lists holding it are compared as sets.
+      if (key === 'peerURLs' && items.includes(SELF_PEER)) return [...items].sort();
       return items;
     }
     if (typeof x === 'string') {

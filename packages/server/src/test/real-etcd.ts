@@ -59,17 +59,25 @@ export async function startRealEtcd(extraFlags: readonly string[] = []): Promise
   return { endpoint, stop };
 }
 
+/**
+ * Waits until the member answers Status as its own leader: before it has elected itself, etcd
+ * answers Status but sends leader-only requests (MemberPromote, MoveLeader) to a leader it does
+ * not have, and they hang.
+ */
 async function waitForStatus(endpoint: string): Promise<void> {
   const protos = loadEtcdProtos();
   const Ctor = makeClientConstructor(protos.Maintenance as ServiceDefinition, 'Maintenance');
   const client = new Ctor(endpoint, credentials.createInsecure());
   const deadline = Date.now() + START_TIMEOUT_MS;
+  type StatusCall = (
+    r: object,
+    cb: (e: Error | null, res?: { leader?: string; header?: { memberId?: string } }) => void,
+  ) => void;
   try {
     for (;;) {
       const ok = await new Promise<boolean>((resolve) => {
-        (client as unknown as { Status: (r: object, cb: (e: Error | null) => void) => void }).Status(
-          {},
-          (err) => resolve(err === null),
+        (client as unknown as { Status: StatusCall }).Status({}, (err, res) =>
+          resolve(err === null && res?.leader !== undefined && res.leader === res.header?.memberId),
         );
       });
       if (ok) return;
