@@ -7,7 +7,8 @@
  * The generator picks each operation from what etcd did so far (observe() after every step), so
  * a reference is to a call etcd answered; it never looks at tsetcd. It never takes away the key
  * of a call that is still waiting (revoking its lease, unlocking its key, deleting a prefix over
- * it): etcd 3.4 then answers that call as if it held the lock or led, and tsetcd answers
+ * it, canceling another waiter on the same key): etcd 3.4 then answers that call as if it held
+ * the lock or led, and tsetcd answers
  * "session is expired" — a difference kept on purpose (etcd#9921).
  *
  * Does not: send anything (test/lock-election-target.ts does) or compare answers.
@@ -123,8 +124,14 @@ export class LockElectionGen {
         return { kind, stream: `o${n}`, name: this.pick(NAMES) };
       case 'stopObserve':
         return { kind, stream: this.pick(open).name };
-      case 'cancel':
-        return { kind, call: this.pick(waiting).name };
+      case 'cancel': {
+        // A canceled waiter's key is deleted; another waiter on the same key (same name and
+        // lease) would then wait without one (see the file comment).
+        const sharesKey = (c: CallModel) =>
+          c.lease !== '0' && waiting.some((o) => o !== c && o.on === c.on && o.lease === c.lease);
+        const safe = waiting.filter((c) => !sharesKey(c));
+        return safe.length > 0 ? { kind, call: this.pick(safe).name } : { kind: 'range' };
+      }
       case 'put': {
         const lease = this.chance(0.2) && live.length > 0 ? { lease: this.pick(live).name } : {};
         return { kind, key: `${this.pick(NAMES)}/k`, value: this.pick(VALUES), ...lease };

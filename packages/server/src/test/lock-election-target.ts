@@ -324,9 +324,14 @@ export class LockElectionTarget {
    * the order of its own lease IDs where a key embeds one).
    */
   async rangeAll(): Promise<unknown> {
-    const out = this.norm(
-      await this.unary(this.kv, 'Range', { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) }),
-    ) as { ok?: { kvs: { key: string }[] } };
+    const raw = await this.unary(this.kv, 'Range', { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
+    // Leases first seen here are named in the order of their keys' creation, the same on both
+    // servers (not in key order, which follows each server's own lease IDs).
+    if ('ok' in raw) {
+      const rev = (kv: { createRevision: string }) => Number(kv.createRevision);
+      (raw.ok.kvs as { createRevision: string }[]).sort((x, y) => rev(x) - rev(y));
+    }
+    const out = this.norm(raw) as { ok?: { kvs: { key: string }[] } };
     out.ok?.kvs.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
     return out;
   }
