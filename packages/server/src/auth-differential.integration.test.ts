@@ -33,16 +33,14 @@ import { mulberry32 } from '@tsetcd/testing';
 import { describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from './proto.js';
 import { type AuthOp, AuthOpGenerator, type Identity, SELF_MEMBER, type Service } from './test/auth-ops.js';
-import { diffSeeds } from './test/diff-seeds.js';
+import { diffSettings } from './test/diff-seeds.js';
 import { type Served, serve } from './test/harness.js';
 import { showBytes } from './test/kv-ops.js';
 import { hasEtcd, type RealEtcd, startRealEtcd } from './test/real-etcd.js';
 
 /** The seeds CI runs; DIFF_SEEDS overrides. */
 const CI_SEEDS: readonly number[] = [1, 2, 3];
-const OPS = Number(process.env.DIFF_OPS ?? 150);
-const CONTINUE = process.env.DIFF_CONTINUE === '1';
-const TRACE = process.env.DIFF_TRACE === '1';
+const { seeds: SEEDS, ops: OPS, continueOnMismatch: CONTINUE, trace: TRACE } = diffSettings(CI_SEEDS, 150);
 /** A unary call taking longer than this counts as a hang. */
 const CALL_DEADLINE_MS = 10_000;
 /** How long a watch create waits for its first response. */
@@ -439,7 +437,7 @@ describe.skipIf(!hasEtcd)('Auth, Alarm and HashKV against a real etcd 3.4 (fixed
 describe.skipIf(!hasEtcd)(
   'Auth, Maintenance and Cluster against a real etcd 3.4 (seeded differential)',
   () => {
-    for (const seed of diffSeeds(process.env.DIFF_SEEDS, CI_SEEDS)) {
+    for (const seed of SEEDS) {
       it(`seed ${seed}`, { timeout: 120_000 }, () => runSeed(seed));
     }
 

@@ -55,14 +55,12 @@ import {
   UNKNOWN,
   UNKNOWN_ID,
 } from './test/cluster-ops.js';
-import { diffSeeds } from './test/diff-seeds.js';
+import { diffSettings } from './test/diff-seeds.js';
 import { hasEtcd, type RealEtcd, startRealEtcd } from './test/real-etcd.js';
 
 /** The seeds CI runs; DIFF_SEEDS overrides. */
 const CI_SEEDS: readonly number[] = [1, 2, 3];
-const OPS = Number(process.env.DIFF_OPS ?? 40);
-const CONTINUE = process.env.DIFF_CONTINUE === '1';
-const TRACE = process.env.DIFF_TRACE === '1';
+const { seeds: SEEDS, ops: OPS, continueOnMismatch: CONTINUE, trace: TRACE } = diffSettings(CI_SEEDS, 40);
 /** A call taking longer than this counts as a hang. */
 const CALL_DEADLINE_MS = 10_000;
 /** How long a fresh member may take to publish its client URLs. */
@@ -569,7 +567,7 @@ describe.skipIf(!hasEtcd)('Cluster and Maintenance against a real etcd 3.4 (fixe
 });
 
 describe.skipIf(!hasEtcd)('Cluster and Maintenance against a real etcd 3.4 (seeded differential)', () => {
-  for (const seed of diffSeeds(process.env.DIFF_SEEDS, CI_SEEDS)) {
+  for (const seed of SEEDS) {
     it(`seed ${seed}`, { timeout: 120_000 }, () => runSeed(seed));
   }
 });

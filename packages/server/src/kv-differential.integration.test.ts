@@ -22,7 +22,7 @@ import {
 } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { loadEtcdProtos } from './proto.js';
-import { diffSeeds } from './test/diff-seeds.js';
+import { diffSettings } from './test/diff-seeds.js';
 import { type Served, serve } from './test/harness.js';
 import { type KvOp, KvOpGenerator, type Outcome, showBytes } from './test/kv-ops.js';
 import { hasEtcd, startRealEtcd } from './test/real-etcd.js';
@@ -33,9 +33,7 @@ const DEFAULT_OPS = 400;
 /** A call taking longer than this counts as a hang. */
 const CALL_DEADLINE_MS = 10_000;
 
-const seeds = diffSeeds(process.env.DIFF_SEEDS, DEFAULT_SEEDS);
-const opsPerSeed = Number(process.env.DIFF_OPS ?? DEFAULT_OPS);
-const trace = process.env.DIFF_TRACE === '1';
+const { seeds, ops: opsPerSeed, trace } = diffSettings(DEFAULT_SEEDS, DEFAULT_OPS);
 const protos = loadEtcdProtos();
 
 /** KV and Lease clients of one server. */

@@ -23,7 +23,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { diffSeeds } from './test/diff-seeds.js';
+import { diffSettings } from './test/diff-seeds.js';
 import { type Served, serve } from './test/harness.js';
 import { LockElectionGen } from './test/lock-election-gen.js';
 import {
@@ -40,9 +40,7 @@ import { hasEtcd, type RealEtcd, startRealEtcd } from './test/real-etcd.js';
  * 2 has waiting calls its client cancels, an Observe stream and server-granted leases.
  */
 const CI_SEEDS: readonly number[] = [1, 2];
-const OPS = Number(process.env.DIFF_OPS ?? 30);
-const CONTINUE = process.env.DIFF_CONTINUE === '1';
-const TRACE = process.env.DIFF_TRACE === '1';
+const { seeds: SEEDS, ops: OPS, continueOnMismatch: CONTINUE, trace: TRACE } = diffSettings(CI_SEEDS, 30);
 /** How long etcd gets to answer waiting calls and stream Observe responses after a step. */
 const QUIET_MS = Number(process.env.DIFF_QUIET_MS ?? 150);
 /** How long the slower server gets to catch up with the other after that. */
@@ -387,7 +385,6 @@ class EtcdPool {
   }
 }
 
-const SEEDS = diffSeeds(process.env.DIFF_SEEDS, CI_SEEDS);
 const pool = new EtcdPool(Object.keys(FIXED).length + SEEDS.length);
 afterAll(() => pool.drain());
 

@@ -26,7 +26,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { diffSeeds } from './test/diff-seeds.js';
+import { diffSettings } from './test/diff-seeds.js';
 import { type Served, serve } from './test/harness.js';
 import { hasEtcd, type RealEtcd, startRealEtcd } from './test/real-etcd.js';
 import { Generator, type GenState, initialState, needsBarrier, type Op } from './test/watch-lease-gen.js';
@@ -44,15 +44,12 @@ import { DELIVERY_TIMEOUT_MS, Target } from './test/watch-lease-target.js';
  * starts a replay at the compaction revision.
  */
 const CI_SEEDS: readonly number[] = [1, 2, 3, 10, 21, 22, 29, 50];
-/** Operations in phase A. */
-const OPS = Number(process.env.DIFF_OPS ?? 80);
+/** DIFF_OPS: operations in phase A. */
+const { seeds: SEEDS, ops: OPS, continueOnMismatch: CONTINUE, trace: TRACE } = diffSettings(CI_SEEDS, 80);
 /** Watches opened in phase B. */
 const HISTORICAL_WATCHES = 6;
-const CONTINUE = process.env.DIFF_CONTINUE === '1';
 /** Print every operation before a mismatch, not only the last few. */
 const FULL_LOG = process.env.DIFF_FULL_LOG === '1';
-/** Print every operation and both answers as the run goes. */
-const TRACE = process.env.DIFF_TRACE === '1';
 
 /** Lease names whose TTL was below etcd's minimum: they expire on their own, so lists leave them out. */
 type Ephemeral = Set<string>;
@@ -238,7 +235,7 @@ class Run {
 }
 
 describe.skipIf(!hasEtcd)('Watch and Lease: tsetcd against a real etcd 3.4 (seeded differential)', () => {
-  for (const seed of diffSeeds(process.env.DIFF_SEEDS, CI_SEEDS)) {
+  for (const seed of SEEDS) {
     it(`seed ${seed}`, { timeout: 120_000 }, async () => {
       let real: RealEtcd | undefined;
       let served: Served | undefined;

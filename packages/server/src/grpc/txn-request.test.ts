@@ -168,7 +168,11 @@ const ZERO_ENUMS = new Set(['EQUAL', 'VERSION', 'NONE', 'KEY']);
  */
 function goldenZeros(req: unknown, inCompare = false): Pb {
   const isZero = (v: unknown) =>
-    v === '0' || v === 0 || v === false || ZERO_ENUMS.has(v as string) || (Buffer.isBuffer(v) && v.length === 0);
+    v === '0' ||
+    v === 0 ||
+    v === false ||
+    ZERO_ENUMS.has(v as string) ||
+    (Buffer.isBuffer(v) && v.length === 0);
   const out: Pb = {};
   for (const [k, v] of Object.entries(req as Pb)) {
     if (Array.isArray(v)) out[k] = v.map((x) => goldenZeros(x, k === 'compare'));

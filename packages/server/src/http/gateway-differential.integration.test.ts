@@ -30,7 +30,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diffSeeds } from '../test/diff-seeds.js';
+import { diffSettings } from '../test/diff-seeds.js';
 import {
   describeRequest,
   gatewayPath,
@@ -48,10 +48,7 @@ import { hasEtcd, type RealEtcd, startRealEtcd } from '../test/real-etcd.js';
 
 /** The seeds CI runs; DIFF_SEEDS overrides. */
 const CI_SEEDS: readonly number[] = [1, 2, 3];
-const OPS = Number(process.env.DIFF_OPS ?? 300);
-const TRACE = process.env.DIFF_TRACE === '1';
-/** Report every mismatch of a seed's run instead of stopping at the first. */
-const CONTINUE = process.env.DIFF_CONTINUE === '1';
+const { seeds: SEEDS, ops: OPS, continueOnMismatch: CONTINUE, trace: TRACE } = diffSettings(CI_SEEDS, 300);
 /** How long a /v3/watch response is read before the answer is taken as it stands, ms. */
 const WATCH_WINDOW_MS = 1_000;
 /** TTL of the leases the random run grants: none expires during a run. */
@@ -236,7 +233,7 @@ async function runSeed(seed: number): Promise<void> {
 }
 
 describe.skipIf(!hasEtcd)('JSON gateway against a real etcd 3.4, request for request', () => {
-  it.each(diffSeeds(process.env.DIFF_SEEDS, CI_SEEDS))('seed %i', runSeed);
+  it.each(SEEDS)('seed %i', runSeed);
 });
 
 // ---------------------------------------------------------------------------------------------
