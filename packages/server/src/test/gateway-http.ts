@@ -166,6 +166,8 @@ export function normalise(answer: HttpAnswer, leases: LeaseNames, opts: Normalis
       else if ((k === 'ID' || k === 'lease') && typeof v === 'string') out[k] = leases.name(v);
       else if (top && opts.status === true && STATUS_OWN.has(k))
         out[k] = k === 'version' ? semver(v) : '<set>';
+      // A TimeToLive's keys: etcd lists them from a Go map (random order), compared as a set.
+      else if (top && k === 'keys' && Array.isArray(v)) out[k] = [...(v as string[])].sort();
       else out[k] = walk(v, false);
     }
     return out;
