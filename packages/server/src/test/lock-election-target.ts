@@ -352,11 +352,12 @@ export class LockElectionTarget {
   /** A lease's granted TTL and keys; its remaining TTL only as live (> 0) or -1. */
   async timeToLive(lease: LeaseRef): Promise<unknown> {
     const out = await this.unary(this.lease, 'LeaseTimeToLive', { ID: this.leaseId(lease), keys: true });
-    if ('ok' in out) {
-      out.ok.TTL = Number(out.ok.TTL) > 0 ? 'live' : out.ok.TTL;
-      (out.ok.keys as Buffer[]).sort(Buffer.compare);
-    }
-    return this.norm(out);
+    if ('ok' in out) out.ok.TTL = Number(out.ok.TTL) > 0 ? 'live' : out.ok.TTL;
+    const normed = this.norm(out) as { ok?: { keys?: string[] } };
+    // From a Go map in etcd (random order), and holding each server's own lease IDs in hex:
+    // compared as a set once the IDs are named.
+    normed.ok?.keys?.sort();
+    return normed;
   }
 
   // ---- arrivals --------------------------------------------------------------------------------
