@@ -89,17 +89,20 @@ export class Cluster {
     peerUrls: readonly string[],
     opts: CallOptions & { readonly isLearner?: boolean } = {},
   ): Promise<MemberChangeResponse> {
-    this.node.authorizeAdmin(this.ctx.authInfo());
+    // In etcd's order: the URLs (checked before the request reaches the server), permission, the
+    // strict check, then what applying the change would refuse.
     if (peerUrls.length === 0) throw new BadPeerUrlsError('no peer URL given');
     for (const u of peerUrls) {
       const why = badPeerUrl(u);
       if (why !== undefined) throw new BadPeerUrlsError(why);
     }
+    this.node.authorizeAdmin(this.ctx.authInfo());
+    const isLearner = opts.isLearner ?? false;
+    if (!isLearner) this.checkCanAddVoter();
     // Sorted, as etcd keeps a new member's URLs (and derives its ID from them).
     const urls = [...peerUrls].sort();
     const ms = this.node.parts.membership;
     if (urls.some((u) => ms.byPeerUrl(u) !== undefined)) throw new PeerUrlExistsError();
-    const isLearner = opts.isLearner ?? false;
     if (isLearner && ms.list().filter((m) => m.isLearner).length >= this.node.parts.config.maxLearners) {
       throw new TooManyLearnersError();
     }
@@ -110,7 +113,6 @@ export class Cluster {
     if (ms.isRemoved(id) || ms.get(id) !== undefined)
       id = memberIdFor(urls, token, this.node.parts.clock.now());
     if (ms.get(id) !== undefined) throw new MemberExistsError();
-    if (!isLearner) this.checkCanAddVoter();
     const member: Member = { id, name: '', peerUrls: urls, clientUrls: [], isLearner };
     const type = isLearner ? 'ConfChangeAddLearnerNode' : 'ConfChangeAddNode';
     return this.change([{ type, nodeId: id }], member, opts, id);
