@@ -136,9 +136,12 @@ async function converged(ms: readonly Member[]): Promise<string> {
 
 /** `member list` once it shows `n` members, all started (a member publishes its name after it is ready). */
 async function startedMembers(ms: readonly Member[], n: number): Promise<string[][]> {
+  // A member list is answered from the member's own view, as etcd's is: a member named in the
+  // initial cluster shows as started before its client URLs are published there.
   return until(`${n} started members`, async () => {
     const l = await memberList(ms);
-    return l.length === n && l.every(([, status]) => status === 'started') ? l : undefined;
+    const published = l.every(([, status, , , client]) => status === 'started' && client !== '');
+    return l.length === n && published ? l : undefined;
   });
 }
 
