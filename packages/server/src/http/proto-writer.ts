@@ -6,8 +6,7 @@
  * Pure.
  */
 
-const WIRE_VARINT = 0;
-const WIRE_BYTES = 2;
+import { WIRE_BYTES, WIRE_VARINT } from '../grpc/wire-reader.js';
 
 /** Builds one message's bytes; nested messages are written by writers of their own. */
 export class ProtoWriter {
