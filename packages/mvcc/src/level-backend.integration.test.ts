@@ -5,6 +5,7 @@
  * `get` (before and after each batch is written) and `iterate`, and again after reopening.
  * New keys go through `putFresh`, as the store writes revisions; older keys, rewritten or deleted
  * in the same batch or later, through `put` and `del`.
+ * Other buckets' keys include those every commit rewrites, kept in commit records.
  * Also: a store written before key blocks is converted at open, and a damaged block is refused.
  */
 
@@ -15,7 +16,7 @@ import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import type { BackendEntry } from './backend.js';
 import { fromBinary, toBinary } from './bytes.js';
-import { Bucket } from './codec.js';
+import { Bucket, bucketKey } from './codec.js';
 import { CorruptDataDirError } from './errors.js';
 import { LevelBackend } from './level-backend.js';
 import { seededRandom } from './test/maintenance-workload.js';
@@ -31,6 +32,13 @@ function revKey(n: number): Uint8Array {
   return out;
 }
 const metaKey = (n: number) => new Uint8Array([Bucket.meta, n]);
+/** Keys of other buckets: records of their own, and keys every commit rewrites (commit-record.ts). */
+const OTHER_KEYS = [
+  ...[1, 2, 3, 4, 5].map(metaKey),
+  bucketKey(Bucket.meta, 'consistentIndex'),
+  bucketKey(Bucket.meta, 'currentRevision'),
+  ...[1, 2, 3].map((n) => bucketKey(Bucket.requests, Uint8Array.of(0, n))),
+];
 
 function valueFor(rand: () => number, tag: number): Uint8Array {
   const v = new Uint8Array(Math.floor(rand() * 600));
@@ -94,7 +102,7 @@ describe('LevelBackend key blocks', () => {
             ? revKey(next++)
             : r < 0.9
               ? revKey(1 + Math.floor(rand() * next))
-              : metaKey(Math.floor(rand() * 8));
+              : OTHER_KEYS[Math.floor(rand() * OTHER_KEYS.length)]!;
           const k = toBinary(key);
           probes.add(k);
           if (!fresh && mode >= 0.6 && rand() < 0.4) {

@@ -8,7 +8,9 @@
  * The key bucket is stored in key blocks (see key-blocks.ts), many revisions per LevelDB record;
  * every other key is a record of its own. Every record starts with a CRC32 of its key and the
  * rest, verified when read: classic-level never enables LevelDB's own checksum verification, so
- * without this a bit flip inside a table file would be served as data.
+ * without this a bit flip inside a table file would be served as data. The keys every commit
+ * rewrites (the applied index, the revision) share one record placed after the newest key block
+ * (see commit-record.ts), kept in memory and read from there.
  */
 
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -16,8 +18,15 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import type { Backend, BackendEntry, CloseOptions } from './backend.js';
-import { compareBytes, toBinary } from './bytes.js';
-import { Bucket } from './codec.js';
+import { compareBytes, fromBinary, toBinary } from './bytes.js';
+import { Bucket, bucketBounds } from './codec.js';
+import {
+  commitRecordKey,
+  decodeCommitRecord,
+  encodeCommitRecord,
+  endsWithCommitSuffix,
+  isPerCommitKey,
+} from './commit-record.js';
 import { CorruptDataDirError, StoreClosedError } from './errors.js';
 import {
   BLOCK_RECORD_PREFIX,
@@ -30,6 +39,7 @@ import {
   KeyBlock,
   type TakenBatch,
 } from './key-blocks.js';
+import { MetaKey } from './maintenance/image.js';
 import { ReadCache } from './read-cache.js';
 import { WriteOverlay } from './write-overlay.js';
 
@@ -42,6 +52,11 @@ export interface LevelBackendOptions {
   readonly sync?: boolean;
   /** Bytes of values read from LevelDB kept in memory (default DEFAULT_READ_CACHE_BYTES; 0 = none). */
   readonly readCacheBytes?: number;
+  /**
+   * Commit records kept before a batch deletes all but the newest (default
+   * DEFAULT_MAX_COMMIT_RECORDS; see commit-record.ts).
+   */
+  readonly maxCommitRecords?: number;
 }
 
 /**
@@ -62,6 +77,13 @@ const RECORDS_GTE = new Uint8Array([BLOCK_RECORD_PREFIX]);
 const RECORDS_LT = new Uint8Array([BLOCK_RECORD_PREFIX + 1]);
 /** Legacy records (one per key-bucket key, before key blocks) converted per LevelDB batch at open. */
 const CONVERT_CHUNK = 4096;
+
+/**
+ * Commit records kept before a batch deletes all but the newest, on a store that is never
+ * compacted (compaction deletes them as it goes): a few MB on disk, and each bulk delete makes
+ * LevelDB rewrite what it spans once.
+ */
+export const DEFAULT_MAX_COMMIT_RECORDS = 65_536;
 
 const MIN_KEY = new Uint8Array([0]);
 const MAX_KEY = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
@@ -100,12 +122,26 @@ export class LevelBackend implements Backend {
    */
   private readonly lent = new Map<ArrayBufferLike, boolean>();
   private readonly sealer = new Sealer();
+  /** The per-commit keys' values (see commit-record.ts), by binary key: always the newest. */
+  private readonly perCommit = new Map<string, Uint8Array>();
+  /** Whether `perCommit` changed since the last flush wrote its record. */
+  private perCommitDirty = false;
+  /**
+   * The LevelDB keys (binary strings) of the commit records written and not deleted, in key
+   * order: the last is the newest (see commit-record.ts).
+   */
+  private commitRecords: string[] = [];
+  /** Whether the next commit record's batch deletes every older one (defragment). */
+  private dropOldCommitRecords = false;
+  /** Per-commit keys found as records of their own (a store written before commit records). */
+  private legacyPerCommit: Uint8Array[] = [];
 
   private constructor(
     private readonly db: ClassicLevel<Uint8Array, Uint8Array>,
     readonly dir: string,
     private readonly sync: boolean,
     readCacheBytes: number,
+    private readonly maxCommitRecords: number,
     /** The MANIFEST that CURRENT named when opened (undefined: a new LevelDB). */
     readonly recoveredFrom: string | undefined,
   ) {
@@ -138,6 +174,7 @@ export class LevelBackend implements Backend {
       dir,
       opts.sync ?? true,
       opts.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES,
+      opts.maxCommitRecords ?? DEFAULT_MAX_COMMIT_RECORDS,
       manifest,
     );
     let problem: string | undefined;
@@ -163,11 +200,17 @@ export class LevelBackend implements Backend {
     return backend;
   }
 
-  /** Builds the block directory from the block records' keys, then converts legacy records. */
+  /**
+   * Builds the block directory from the block records' keys and reads the commit record, then
+   * converts legacy records (the key bucket's, and per-commit keys stored on their own).
+   */
   private async loadBlocks(): Promise<void> {
     for await (const k of this.db.keys({ gte: RECORDS_GTE, lt: RECORDS_LT })) {
-      this.blocks.append(toBinary(k.subarray(1)));
+      if (endsWithCommitSuffix(k)) this.commitRecords.push(toBinary(k));
+      else this.blocks.append(toBinary(k.subarray(1)));
     }
+    if (this.commitRecords.length > 0) this.loadCommitRecord();
+    await this.loadLegacyPerCommit();
     if (this.blocks.size > 0)
       this.blocks.setLastKey(this.block(this.blocks.first(this.blocks.size - 1)).lastKey());
     let keys: Uint8Array[] = [];
@@ -189,9 +232,51 @@ export class LevelBackend implements Backend {
     if (keys.length > 0) await convert();
   }
 
+  /** Loads the per-commit keys from the newest commit record. */
+  private loadCommitRecord(): void {
+    const recordKey = fromBinary(this.commitRecords[this.commitRecords.length - 1]!);
+    let stored: Uint8Array | undefined;
+    try {
+      stored = this.db.getSync(recordKey);
+    } catch (e) {
+      throw this.readError(e, recordKey);
+    }
+    let entries: [Uint8Array, Uint8Array][];
+    try {
+      if (stored === undefined) throw new BlockFormatError('the newest commit record is missing');
+      entries = decodeCommitRecord(recordKey, stored);
+    } catch (e) {
+      if (!(e instanceof BlockFormatError)) throw e;
+      throw new CorruptDataDirError(this.dir, `${e.message}${this.where(recordKey)}`);
+    }
+    for (const [k, v] of entries) this.perCommit.set(toBinary(k), v);
+  }
+
+  /**
+   * Per-commit keys stored as records of their own, as stores before commit records kept them:
+   * loaded unless the commit record holds them, and deleted by the next flush.
+   */
+  private async loadLegacyPerCommit(): Promise<void> {
+    const found: [Uint8Array, Uint8Array][] = [];
+    for (const key of [MetaKey.currentRevision, MetaKey.consistentIndex]) {
+      const v = this.db.getSync(key);
+      if (v !== undefined) found.push([key, v]);
+    }
+    const { gte, lt } = bucketBounds(Bucket.requests);
+    for await (const entry of this.db.iterator({ gte, lt })) found.push(entry);
+    if (found.length === 0) return;
+    for (const [k, v] of found) {
+      const value = this.unseal(k, v);
+      if (this.commitRecords.length === 0) this.perCommit.set(toBinary(k), value);
+      this.legacyPerCommit.push(k);
+    }
+    this.perCommitDirty = true;
+  }
+
   get(key: Uint8Array): Uint8Array | undefined {
     if (this.closed) throw new StoreClosedError();
     const k = toBinary(key);
+    if (isPerCommitKey(key)) return this.perCommit.get(k);
     const p = this.pending.lookup(k);
     if (p !== undefined) return p ?? undefined;
     if (key[0] === BLOCKED_BUCKET && !this.builder.isEmpty) {
@@ -261,12 +346,21 @@ export class LevelBackend implements Backend {
   // written, a key's newest write is read from the overlays, which `get` consults first.
   put(key: Uint8Array, value: Uint8Array): void {
     checkKey(key);
+    if (isPerCommitKey(key)) {
+      this.perCommit.set(toBinary(key), value);
+      this.perCommitDirty = true;
+      return;
+    }
     if (key[0] === BLOCKED_BUCKET) this.blockedInOverlay = true;
     this.pending.add(key, value);
   }
 
   putFresh(key: Uint8Array, value: Uint8Array): void {
     checkKey(key);
+    if (isPerCommitKey(key)) {
+      this.put(key, value.slice());
+      return;
+    }
     if (key[0] === BLOCKED_BUCKET) {
       if (!this.blockedInOverlay && this.appends(key)) {
         this.builder.add(key, value);
@@ -287,12 +381,16 @@ export class LevelBackend implements Backend {
 
   del(key: Uint8Array): void {
     checkKey(key);
+    if (isPerCommitKey(key)) {
+      if (this.perCommit.delete(toBinary(key))) this.perCommitDirty = true;
+      return;
+    }
     if (key[0] === BLOCKED_BUCKET) this.blockedInOverlay = true;
     this.pending.add(key, null);
   }
 
   flush(): Promise<void> {
-    if (this.pending.size === 0 && this.builder.isEmpty) return this.lastWrite;
+    if (this.pending.size === 0 && this.builder.isEmpty && !this.perCommitDirty) return this.lastWrite;
     const overlay = this.pending;
     this.pending = new WriteOverlay();
     this.blockedInOverlay = false;
@@ -317,6 +415,11 @@ export class LevelBackend implements Backend {
       else batch.put(key, this.sealer.seal(key, v));
     });
     if (blockedKeys.length > 0) made.push(...this.writeBlocks(blockedKeys, blockedValues, batch));
+    if (this.perCommitDirty) {
+      // Records among the rewritten keys lie in a stretch this batch's tables span anyway.
+      const [from, to] = blockedKeys.length > 0 ? keySpan(blockedKeys) : ['', ''];
+      this.writeCommitRecord(batch, `\x00${from}`, `\x00${to}`);
+    }
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
       try {
@@ -336,6 +439,38 @@ export class LevelBackend implements Backend {
       }
     });
     return this.lastWrite;
+  }
+
+  /**
+   * Adds to `batch` a commit record after the newest block as of this batch, and the deletes of
+   * older records that may go now (see commit-record.ts): any past it (left behind when
+   * compaction removed the newest revisions), those between `rewrittenFrom` and `rewrittenTo`
+   * (binary record keys: this batch rewrites blocks there), or all of them when too many piled up.
+   */
+  private writeCommitRecord(batch: ChainedBatch, rewrittenFrom: string, rewrittenTo: string): void {
+    const key = commitRecordKey(this.blocks.lastKey);
+    const entries = [...this.perCommit].map(([k, v]) => [fromBinary(k), v] as const);
+    batch.put(key, encodeCommitRecord(key, entries));
+    const k = toBinary(key);
+    const records = this.commitRecords;
+    while (records.length > 0 && records[records.length - 1]! >= k) {
+      const r = records.pop()!;
+      if (r !== k) batch.del(fromBinary(r));
+    }
+    const dropAll = this.dropOldCommitRecords || records.length >= this.maxCommitRecords;
+    const kept = dropAll || rewrittenFrom < rewrittenTo ? [] : records;
+    if (kept !== records) {
+      for (const r of records) {
+        if (dropAll || (r >= rewrittenFrom && r < rewrittenTo)) batch.del(fromBinary(r));
+        else kept.push(r);
+      }
+      this.commitRecords = kept;
+    }
+    kept.push(k);
+    for (const legacy of this.legacyPerCommit) batch.del(legacy);
+    this.legacyPerCommit = [];
+    this.perCommitDirty = false;
+    this.dropOldCommitRecords = false;
   }
 
   /**
@@ -445,10 +580,21 @@ export class LevelBackend implements Backend {
       }
       const recordsGte = maxBytes(gte, BLOCKED_LT);
       if (compareBytes(recordsGte, lt) < 0) {
+        // The per-commit keys as of the snapshot (the flush above wrote them), in key order.
+        const lo = toBinary(recordsGte);
+        const hi = toBinary(lt);
+        const perCommit = [...this.perCommit]
+          .filter(([k]) => k >= lo && k < hi)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([k, v]) => [fromBinary(k), v] as const);
+        let next = 0;
         for await (const [k, v] of this.db.iterator({ gte: recordsGte, lt, snapshot })) {
+          while (next < perCommit.length && compareBytes(perCommit[next]![0], k) < 0)
+            yield perCommit[next++]!;
           at = k;
           yield [k, this.unseal(k, v)];
         }
+        while (next < perCommit.length) yield perCommit[next++]!;
       }
     } catch (e) {
       throw this.readError(e, at);
@@ -465,12 +611,15 @@ export class LevelBackend implements Backend {
   ): AsyncIterable<BackendEntry> {
     const from = toBinary(gte);
     const to = toBinary(lt);
-    // Start at the block whose interval holds gte: the last record at or before gte's.
+    // Start at the block whose interval holds gte: the last block record at or before gte's.
     let start = blockRecordKey(from);
-    for await (const k of this.db.keys({ gte: RECORDS_GTE, lte: start, reverse: true, limit: 1, snapshot })) {
+    for await (const k of this.db.keys({ gte: RECORDS_GTE, lte: start, reverse: true, snapshot })) {
+      if (endsWithCommitSuffix(k)) continue;
       start = k;
+      break;
     }
     for await (const [k, v] of this.db.iterator({ gte: start, lt: blockRecordKey(to), snapshot })) {
+      if (endsWithCommitSuffix(k)) continue;
       const block = this.verifiedBlock(k, v);
       for (let i = 0; i < block.size; i++) {
         const e = block.entry(i);
@@ -491,6 +640,8 @@ export class LevelBackend implements Backend {
   }
 
   async defragment(): Promise<void> {
+    this.dropOldCommitRecords = true;
+    this.perCommitDirty = true;
     await this.flush();
     await this.db.compactRange(MIN_KEY, MAX_KEY);
   }
@@ -559,11 +710,28 @@ export class LevelBackend implements Backend {
   }
 }
 
-/** Keys starting with 0x00 are the backend's own (block records): a caller's key must not. */
+/**
+ * Keys starting with 0x00 are the backend's own (block and commit records): a caller's key must
+ * not, nor may a key-bucket key end as commit records' keys do.
+ */
 function checkKey(key: Uint8Array): void {
   if (key.length === 0 || key[0] === BLOCK_RECORD_PREFIX) {
     throw new RangeError('LevelBackend: keys must be non-empty and must not start with 0x00');
   }
+  if (key[0] === BLOCKED_BUCKET && endsWithCommitSuffix(key)) {
+    throw new RangeError('LevelBackend: a key-bucket key must not end with the commit record suffix');
+  }
+}
+
+/** The smallest and the largest of some keys, as binary strings. */
+function keySpan(keys: readonly Uint8Array[]): [string, string] {
+  let min = keys[0]!;
+  let max = min;
+  for (const k of keys) {
+    if (compareBytes(k, min) < 0) min = k;
+    if (compareBytes(k, max) > 0) max = k;
+  }
+  return [toBinary(min), toBinary(max)];
 }
 
 /**
