@@ -32,8 +32,11 @@ describe('commit records', () => {
     expect(record > toBinary(blockRecordKey(last))).toBe(true);
     expect(record < toBinary(blockRecordKey(toBinary(rev(1000, 4))))).toBe(true);
     expect(record < toBinary(blockRecordKey(toBinary(rev(1001, 0))))).toBe(true);
-    // With no block yet, before every block.
-    expect(toBinary(commitRecordKey('')) < toBinary(blockRecordKey(toBinary(rev(1))))).toBe(true);
+    // With no block yet, after every block: the first batch with blocks writes a record before
+    // it and deletes it (a record past the newest).
+    expect(toBinary(commitRecordKey('')) > toBinary(blockRecordKey(toBinary(rev(2 ** 40, 2 ** 40))))).toBe(
+      true,
+    );
   });
 
   it('are told from blocks by the suffix of their key', () => {
@@ -41,6 +44,9 @@ describe('commit records', () => {
     expect(endsWithCommitSuffix(commitRecordKey(''))).toBe(true);
     expect(endsWithCommitSuffix(blockRecordKey(toBinary(rev(9))))).toBe(false);
     expect(endsWithCommitSuffix(Uint8Array.of(1, ...COMMIT_RECORD_SUFFIX.subarray(1)))).toBe(false);
+    // No revision key ends so: a put's ends with its sub-revision (a safe integer), a delete's with 't'.
+    expect(endsWithCommitSuffix(rev(2 ** 53 - 1, 2 ** 53 - 1))).toBe(false);
+    expect(endsWithCommitSuffix(keyBucketKey({ main: 7 as Revision, sub: 2 ** 53 - 1 }, true))).toBe(false);
   });
 
   it('read back what was written, in the order written', () => {

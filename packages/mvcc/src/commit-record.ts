@@ -31,8 +31,12 @@ import { MetaKey } from './maintenance/image.js';
 /** The format byte of a commit record (key blocks have 1). */
 const COMMIT_FORMAT = 2;
 const HEADER_BYTES = 4 + 1 + 2;
-/** The last bytes of every commit record's LevelDB key, and of no key block's. */
-export const COMMIT_RECORD_SUFFIX = Uint8Array.of(0x00, 0xff, 0x43, 0x52);
+/**
+ * The last bytes of every commit record's LevelDB key, and of no key block's: a put's revision
+ * key ends with its 8-byte sub-revision, which would have to exceed 2^53 to end so, and a
+ * tombstone's with 't' (LevelBackend refuses any other key-bucket key that ends so).
+ */
+export const COMMIT_RECORD_SUFFIX = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x43);
 
 /** Whether a backend key is one that commits rewrite, and so lives in the commit record. */
 export function isPerCommitKey(key: Uint8Array): boolean {
@@ -59,7 +63,7 @@ export function commitRecordKey(lastKey: string): Uint8Array {
 export function endsWithCommitSuffix(key: Uint8Array): boolean {
   const n = key.length;
   const m = COMMIT_RECORD_SUFFIX.length;
-  if (n < m || key[n - 1] !== 0x52) return false;
+  if (n < m || key[n - 1] !== 0x43) return false;
   for (let i = 0; i < m; i++) if (key[n - m + i] !== COMMIT_RECORD_SUFFIX[i]) return false;
   return true;
 }

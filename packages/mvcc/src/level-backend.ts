@@ -415,11 +415,8 @@ export class LevelBackend implements Backend {
       else batch.put(key, this.sealer.seal(key, v));
     });
     if (blockedKeys.length > 0) made.push(...this.writeBlocks(blockedKeys, blockedValues, batch));
-    if (this.perCommitDirty) {
-      // Records among the rewritten keys lie in a stretch this batch's tables span anyway.
-      const [from, to] = blockedKeys.length > 0 ? keySpan(blockedKeys) : ['', ''];
-      this.writeCommitRecord(batch, `\x00${from}`, `\x00${to}`);
-    }
+    if (this.perCommitDirty) this.writeCommitRecord(batch);
+    if (blockedKeys.length > 0) this.dropCommitRecordsAmong(blockedKeys, batch);
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
       try {
@@ -444,33 +441,50 @@ export class LevelBackend implements Backend {
   /**
    * Adds to `batch` a commit record after the newest block as of this batch, and the deletes of
    * older records that may go now (see commit-record.ts): any past it (left behind when
-   * compaction removed the newest revisions), those between `rewrittenFrom` and `rewrittenTo`
-   * (binary record keys: this batch rewrites blocks there), or all of them when too many piled up.
+   * compaction removed the newest revisions), or all of them when too many piled up. With no
+   * per-commit key left, no record: every one goes (so a backend emptied of all keys is empty).
    */
-  private writeCommitRecord(batch: ChainedBatch, rewrittenFrom: string, rewrittenTo: string): void {
+  private writeCommitRecord(batch: ChainedBatch): void {
+    for (const legacy of this.legacyPerCommit) batch.del(legacy);
+    this.legacyPerCommit = [];
+    this.perCommitDirty = false;
+    const dropAll = this.dropOldCommitRecords || this.commitRecords.length >= this.maxCommitRecords;
+    this.dropOldCommitRecords = false;
+    const records = this.commitRecords;
+    if (this.perCommit.size === 0 || dropAll) {
+      for (const r of records) batch.del(fromBinary(r));
+      records.length = 0;
+      if (this.perCommit.size === 0) return;
+    }
     const key = commitRecordKey(this.blocks.lastKey);
     const entries = [...this.perCommit].map(([k, v]) => [fromBinary(k), v] as const);
     batch.put(key, encodeCommitRecord(key, entries));
     const k = toBinary(key);
-    const records = this.commitRecords;
     while (records.length > 0 && records[records.length - 1]! >= k) {
       const r = records.pop()!;
       if (r !== k) batch.del(fromBinary(r));
     }
-    const dropAll = this.dropOldCommitRecords || records.length >= this.maxCommitRecords;
-    const kept = dropAll || rewrittenFrom < rewrittenTo ? [] : records;
-    if (kept !== records) {
-      for (const r of records) {
-        if (dropAll || (r >= rewrittenFrom && r < rewrittenTo)) batch.del(fromBinary(r));
-        else kept.push(r);
-      }
-      this.commitRecords = kept;
-    }
-    kept.push(k);
-    for (const legacy of this.legacyPerCommit) batch.del(legacy);
-    this.legacyPerCommit = [];
-    this.perCommitDirty = false;
-    this.dropOldCommitRecords = false;
+    records.push(k);
+  }
+
+  /**
+   * Adds to `batch` the deletes of the commit records among these rewritten key-bucket keys
+   * (compaction's), but the newest: this batch's tables span that stretch anyway.
+   */
+  private dropCommitRecordsAmong(keys: readonly Uint8Array[], batch: ChainedBatch): void {
+    const records = this.commitRecords;
+    if (records.length < 2) return;
+    const [from, to] = keySpan(keys);
+    const lo = `\x00${from}`;
+    const hi = `\x00${to}`;
+    const newest = records.length - 1;
+    let first = 0;
+    while (first < newest && records[first]! < lo) first++;
+    let end = first;
+    while (end < newest && records[end]! < hi) end++;
+    if (end === first) return;
+    for (let i = first; i < end; i++) batch.del(fromBinary(records[i]!));
+    records.splice(first, end - first);
   }
 
   /**
@@ -580,13 +594,15 @@ export class LevelBackend implements Backend {
       }
       const recordsGte = maxBytes(gte, BLOCKED_LT);
       if (compareBytes(recordsGte, lt) < 0) {
-        // The per-commit keys as of the snapshot (the flush above wrote them), in key order.
+        // The per-commit keys as of the snapshot, in key order.
         const lo = toBinary(recordsGte);
         const hi = toBinary(lt);
-        const perCommit = [...this.perCommit]
-          .filter(([k]) => k >= lo && k < hi)
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([k, v]) => [fromBinary(k), v] as const);
+        const perCommit = (await this.perCommitIn(snapshot))
+          .filter(([k]) => {
+            const b = toBinary(k);
+            return b >= lo && b < hi;
+          })
+          .sort(([a], [b]) => compareBytes(a, b));
         let next = 0;
         for await (const [k, v] of this.db.iterator({ gte: recordsGte, lt, snapshot })) {
           while (next < perCommit.length && compareBytes(perCommit[next]![0], k) < 0)
@@ -601,6 +617,30 @@ export class LevelBackend implements Backend {
     } finally {
       await snapshot.close();
     }
+  }
+
+  /**
+   * The per-commit keys in `snapshot`: its newest commit record's (the one with the largest key),
+   * none if it holds no record. Not the in-memory map: that may already hold later writes.
+   */
+  private async perCommitIn(snapshot: Snapshot): Promise<[Uint8Array, Uint8Array][]> {
+    // Usually the last 0x00 record: blocks written after it, by a batch that changed no
+    // per-commit key, are read past.
+    for await (const [k, stored] of this.db.iterator({
+      gte: RECORDS_GTE,
+      lt: RECORDS_LT,
+      reverse: true,
+      snapshot,
+    })) {
+      if (!endsWithCommitSuffix(k)) continue;
+      try {
+        return decodeCommitRecord(k, stored);
+      } catch (e) {
+        if (!(e instanceof BlockFormatError)) throw e;
+        throw new CorruptDataDirError(this.dir, `${e.message}${this.where(k)}`);
+      }
+    }
+    return [];
   }
 
   /** Key-bucket entries with gte <= key < lt (both in the bucket), from the blocks in `snapshot`. */
