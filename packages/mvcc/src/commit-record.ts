@@ -13,13 +13,15 @@
  * batch: its tombstone would reach back into the previous table and chain every table to the
  * next (measured: as many bytes rewritten as with the meta keys). LevelBackend deletes old records
  * where a batch rewrites their stretch anyway (compaction), in bulk when too many pile up, and
- * any past the newest. So the newest record is always the one with the largest key. Its value:
+ * any past the newest; with no per-commit key left there is no record at all. So the newest
+ * record is always the one with the largest key. Its value:
  *
  *   u32 crc32(record key, rest) | u8 COMMIT_FORMAT | u16 count | count × (u16 keyLen | key | u32 valueLen | value)
  *
  * The suffix tells a record's key from a block's (LevelBackend refuses key-bucket keys that end
  * with it); the format byte, which differs from key blocks', makes a tsetcd that predates commit
- * records refuse one as a damaged block rather than misread it. Pure.
+ * records refuse one as a damaged block rather than misread it. LevelBackend reads a record
+ * only when it opens and when it iterates a snapshot; in between it keeps the keys in memory. Pure.
  */
 
 import { crc32 } from 'node:zlib';
