@@ -62,6 +62,14 @@ async function layout(dir: string): Promise<{ records: string; otherBuckets: num
   });
 }
 
+/** A record as a store before commit records wrote it: CRC32(key, value), then the value. */
+function sealed(k: Uint8Array, v: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + v.length);
+  new DataView(out.buffer).setUint32(0, crc32(v, crc32(k)));
+  out.set(v, 4);
+  return out;
+}
+
 /** Commit records in the raw LevelDB. */
 async function commitRecordCount(dir: string): Promise<number> {
   return withRaw(dir, async (raw) => {
@@ -174,12 +182,6 @@ describe('LevelBackend commit records', () => {
 
   it('take over per-commit keys that a store before commit records kept as records of their own', async () => {
     const dir = await tempDir();
-    const sealed = (k: Uint8Array, v: Uint8Array) => {
-      const out = new Uint8Array(4 + v.length);
-      new DataView(out.buffer).setUint32(0, crc32(v, crc32(k)));
-      out.set(v, 4);
-      return out;
-    };
     await withRaw(dir, async (raw) => {
       for (const [k, v] of [
         [CONSISTENT_INDEX, encodeU64(7)],
@@ -377,12 +379,6 @@ describe('LevelBackend commit records, under concurrent use and at the edges', (
 
   it('keep the per-commit keys of a store before commit records through a crash before the first flush', async () => {
     const dir = await tempDir();
-    const sealed = (k: Uint8Array, v: Uint8Array) => {
-      const out = new Uint8Array(4 + v.length);
-      new DataView(out.buffer).setUint32(0, crc32(v, crc32(k)));
-      out.set(v, 4);
-      return out;
-    };
     const raw = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     await raw.put(CONSISTENT_INDEX, sealed(CONSISTENT_INDEX, encodeU64(7)));
     await raw.put(CURRENT_REVISION, sealed(CURRENT_REVISION, encodeU64(5)));
