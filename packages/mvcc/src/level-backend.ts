@@ -10,7 +10,7 @@
  * rest, verified when read: classic-level never enables LevelDB's own checksum verification, so
  * without this a bit flip inside a table file would be served as data. The keys every commit
  * rewrites (the applied index, the revision) share one record placed after the newest key block
- * (see commit-record.ts), kept in memory and read from there.
+ * (see commit-record.ts), kept by PerCommitKeys (per-commit-keys.ts).
  */
 
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -18,15 +18,9 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import type { Backend, BackendEntry, CloseOptions } from './backend.js';
-import { compareBytes, fromBinary, toBinary } from './bytes.js';
-import { Bucket, bucketBounds } from './codec.js';
-import {
-  commitRecordKey,
-  decodeCommitRecord,
-  encodeCommitRecord,
-  endsWithCommitSuffix,
-  isPerCommitKey,
-} from './commit-record.js';
+import { compareBytes, toBinary } from './bytes.js';
+import { Bucket } from './codec.js';
+import { endsWithCommitSuffix, isPerCommitKey } from './commit-record.js';
 import { CorruptDataDirError, StoreClosedError } from './errors.js';
 import {
   BLOCK_RECORD_PREFIX,
@@ -39,7 +33,16 @@ import {
   KeyBlock,
   type TakenBatch,
 } from './key-blocks.js';
-import { MetaKey } from './maintenance/image.js';
+import {
+  describeLevelError,
+  droppedByRecovery,
+  EMPTIED,
+  isLevelDataError,
+  suspectFiles,
+  tableRanges,
+  tablesHolding,
+} from './level-damage.js';
+import { DEFAULT_MAX_COMMIT_RECORDS, PerCommitKeys } from './per-commit-keys.js';
 import { ReadCache } from './read-cache.js';
 import { WriteOverlay } from './write-overlay.js';
 
@@ -78,13 +81,6 @@ const RECORDS_LT = new Uint8Array([BLOCK_RECORD_PREFIX + 1]);
 /** Legacy records (one per key-bucket key, before key blocks) converted per LevelDB batch at open. */
 const CONVERT_CHUNK = 4096;
 
-/**
- * Commit records kept before a batch deletes all but the newest, on a store that is never
- * compacted (compaction deletes them as it goes): a few MB on disk, and each bulk delete makes
- * LevelDB rewrite what it spans once.
- */
-export const DEFAULT_MAX_COMMIT_RECORDS = 65_536;
-
 const MIN_KEY = new Uint8Array([0]);
 const MAX_KEY = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
 
@@ -122,32 +118,25 @@ export class LevelBackend implements Backend {
    */
   private readonly lent = new Map<ArrayBufferLike, boolean>();
   private readonly sealer = new Sealer();
-  /** The per-commit keys' values (see commit-record.ts), by binary key: always the newest. */
-  private readonly perCommit = new Map<string, Uint8Array>();
-  /** Whether `perCommit` changed since the last flush wrote its record. */
-  private perCommitDirty = false;
-  /**
-   * The LevelDB keys (binary strings) of the commit records written and not deleted, in key
-   * order: the last is the newest (see commit-record.ts).
-   */
-  private commitRecords: string[] = [];
-  /** Whether the next commit record's batch deletes every older one (defragment). */
-  private dropOldCommitRecords = false;
-  /** Per-commit keys found as records of their own (a store written before commit records). */
-  private legacyPerCommit: Uint8Array[] = [];
+  /** The keys every commit rewrites (see per-commit-keys.ts). */
+  private readonly perCommit: PerCommitKeys;
 
   private constructor(
     private readonly db: ClassicLevel<Uint8Array, Uint8Array>,
     readonly dir: string,
     private readonly sync: boolean,
     readCacheBytes: number,
-    private readonly maxCommitRecords: number,
+    maxCommitRecords: number,
     /** The MANIFEST that CURRENT named when opened (undefined: a new LevelDB). */
     readonly recoveredFrom: string | undefined,
   ) {
     this.cache = new ReadCache(readCacheBytes);
     this.blockCache = new ReadCache(readCacheBytes);
     this.builder = new BlockBuilder(undefined, this.buffers);
+    this.perCommit = new PerCommitKeys(
+      maxCommitRecords,
+      (e, key) => new CorruptDataDirError(this.dir, `${e.message}${this.where(key)}`),
+    );
   }
 
   /**
@@ -206,11 +195,9 @@ export class LevelBackend implements Backend {
    */
   private async loadBlocks(): Promise<void> {
     for await (const k of this.db.keys({ gte: RECORDS_GTE, lt: RECORDS_LT })) {
-      if (endsWithCommitSuffix(k)) this.commitRecords.push(toBinary(k));
-      else this.blocks.append(toBinary(k.subarray(1)));
+      if (!this.perCommit.noteStoredKey(k)) this.blocks.append(toBinary(k.subarray(1)));
     }
-    if (this.commitRecords.length > 0) this.loadCommitRecord();
-    await this.loadLegacyPerCommit();
+    await this.perCommit.load(this.db, (k, v) => this.unseal(k, v));
     if (this.blocks.size > 0)
       this.blocks.setLastKey(this.block(this.blocks.first(this.blocks.size - 1)).lastKey());
     let keys: Uint8Array[] = [];
@@ -230,47 +217,6 @@ export class LevelBackend implements Backend {
       if (keys.length === CONVERT_CHUNK) await convert();
     }
     if (keys.length > 0) await convert();
-  }
-
-  /** Loads the per-commit keys from the newest commit record. */
-  private loadCommitRecord(): void {
-    const recordKey = fromBinary(this.commitRecords[this.commitRecords.length - 1]!);
-    let stored: Uint8Array | undefined;
-    try {
-      stored = this.db.getSync(recordKey);
-    } catch (e) {
-      throw this.readError(e, recordKey);
-    }
-    let entries: [Uint8Array, Uint8Array][];
-    try {
-      if (stored === undefined) throw new BlockFormatError('the newest commit record is missing');
-      entries = decodeCommitRecord(recordKey, stored);
-    } catch (e) {
-      if (!(e instanceof BlockFormatError)) throw e;
-      throw new CorruptDataDirError(this.dir, `${e.message}${this.where(recordKey)}`);
-    }
-    for (const [k, v] of entries) this.perCommit.set(toBinary(k), v);
-  }
-
-  /**
-   * Per-commit keys stored as records of their own, as stores before commit records kept them:
-   * loaded unless the commit record holds them, and deleted by the next flush.
-   */
-  private async loadLegacyPerCommit(): Promise<void> {
-    const found: [Uint8Array, Uint8Array][] = [];
-    for (const key of [MetaKey.currentRevision, MetaKey.consistentIndex]) {
-      const v = this.db.getSync(key);
-      if (v !== undefined) found.push([key, v]);
-    }
-    const { gte, lt } = bucketBounds(Bucket.requests);
-    for await (const entry of this.db.iterator({ gte, lt })) found.push(entry);
-    if (found.length === 0) return;
-    for (const [k, v] of found) {
-      const value = this.unseal(k, v);
-      if (this.commitRecords.length === 0) this.perCommit.set(toBinary(k), value);
-      this.legacyPerCommit.push(k);
-    }
-    this.perCommitDirty = true;
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -348,7 +294,6 @@ export class LevelBackend implements Backend {
     checkKey(key);
     if (isPerCommitKey(key)) {
       this.perCommit.set(toBinary(key), value);
-      this.perCommitDirty = true;
       return;
     }
     if (key[0] === BLOCKED_BUCKET) this.blockedInOverlay = true;
@@ -382,7 +327,7 @@ export class LevelBackend implements Backend {
   del(key: Uint8Array): void {
     checkKey(key);
     if (isPerCommitKey(key)) {
-      if (this.perCommit.delete(toBinary(key))) this.perCommitDirty = true;
+      this.perCommit.delete(toBinary(key));
       return;
     }
     if (key[0] === BLOCKED_BUCKET) this.blockedInOverlay = true;
@@ -390,7 +335,7 @@ export class LevelBackend implements Backend {
   }
 
   flush(): Promise<void> {
-    if (this.pending.size === 0 && this.builder.isEmpty && !this.perCommitDirty) return this.lastWrite;
+    if (this.pending.size === 0 && this.builder.isEmpty && !this.perCommit.isDirty) return this.lastWrite;
     const overlay = this.pending;
     this.pending = new WriteOverlay();
     this.blockedInOverlay = false;
@@ -415,8 +360,8 @@ export class LevelBackend implements Backend {
       else batch.put(key, this.sealer.seal(key, v));
     });
     if (blockedKeys.length > 0) made.push(...this.writeBlocks(blockedKeys, blockedValues, batch));
-    if (this.perCommitDirty) this.writeCommitRecord(batch);
-    if (blockedKeys.length > 0) this.dropCommitRecordsAmong(blockedKeys, batch);
+    if (this.perCommit.isDirty) this.perCommit.write(batch, this.blocks.lastKey);
+    if (blockedKeys.length > 0) this.perCommit.dropAmong(blockedKeys, batch);
     // Chained, so batches reach LevelDB in the order they were flushed.
     this.lastWrite = this.lastWrite.then(async () => {
       try {
@@ -436,55 +381,6 @@ export class LevelBackend implements Backend {
       }
     });
     return this.lastWrite;
-  }
-
-  /**
-   * Adds to `batch` a commit record after the newest block as of this batch, and the deletes of
-   * older records that may go now (see commit-record.ts): any past it (left behind when
-   * compaction removed the newest revisions), or all of them when too many piled up. With no
-   * per-commit key left, no record: every one goes (so a backend emptied of all keys is empty).
-   */
-  private writeCommitRecord(batch: ChainedBatch): void {
-    for (const legacy of this.legacyPerCommit) batch.del(legacy);
-    this.legacyPerCommit = [];
-    this.perCommitDirty = false;
-    const dropAll = this.dropOldCommitRecords || this.commitRecords.length >= this.maxCommitRecords;
-    this.dropOldCommitRecords = false;
-    const records = this.commitRecords;
-    if (this.perCommit.size === 0 || dropAll) {
-      for (const r of records) batch.del(fromBinary(r));
-      records.length = 0;
-      if (this.perCommit.size === 0) return;
-    }
-    const key = commitRecordKey(this.blocks.lastKey);
-    const entries = [...this.perCommit].map(([k, v]) => [fromBinary(k), v] as const);
-    batch.put(key, encodeCommitRecord(key, entries));
-    const k = toBinary(key);
-    while (records.length > 0 && records[records.length - 1]! >= k) {
-      const r = records.pop()!;
-      if (r !== k) batch.del(fromBinary(r));
-    }
-    records.push(k);
-  }
-
-  /**
-   * Adds to `batch` the deletes of the commit records among these rewritten key-bucket keys
-   * (compaction's), but the newest: this batch's tables span that stretch anyway.
-   */
-  private dropCommitRecordsAmong(keys: readonly Uint8Array[], batch: ChainedBatch): void {
-    const records = this.commitRecords;
-    if (records.length < 2) return;
-    const [from, to] = keySpan(keys);
-    const lo = `\x00${from}`;
-    const hi = `\x00${to}`;
-    const newest = records.length - 1;
-    let first = 0;
-    while (first < newest && records[first]! < lo) first++;
-    let end = first;
-    while (end < newest && records[end]! < hi) end++;
-    if (end === first) return;
-    for (let i = first; i < end; i++) batch.del(fromBinary(records[i]!));
-    records.splice(first, end - first);
   }
 
   /**
@@ -597,7 +493,7 @@ export class LevelBackend implements Backend {
         // The per-commit keys as of the snapshot, in key order.
         const lo = toBinary(recordsGte);
         const hi = toBinary(lt);
-        const perCommit = (await this.perCommitIn(snapshot))
+        const perCommit = (await this.perCommit.inSnapshot(this.db, snapshot))
           .filter(([k]) => {
             const b = toBinary(k);
             return b >= lo && b < hi;
@@ -617,30 +513,6 @@ export class LevelBackend implements Backend {
     } finally {
       await snapshot.close();
     }
-  }
-
-  /**
-   * The per-commit keys in `snapshot`: its newest commit record's (the one with the largest key),
-   * none if it holds no record. Not the in-memory map: that may already hold later writes.
-   */
-  private async perCommitIn(snapshot: Snapshot): Promise<[Uint8Array, Uint8Array][]> {
-    // Usually the last 0x00 record: blocks written after it, by a batch that changed no
-    // per-commit key, are read past.
-    for await (const [k, stored] of this.db.iterator({
-      gte: RECORDS_GTE,
-      lt: RECORDS_LT,
-      reverse: true,
-      snapshot,
-    })) {
-      if (!endsWithCommitSuffix(k)) continue;
-      try {
-        return decodeCommitRecord(k, stored);
-      } catch (e) {
-        if (!(e instanceof BlockFormatError)) throw e;
-        throw new CorruptDataDirError(this.dir, `${e.message}${this.where(k)}`);
-      }
-    }
-    return [];
   }
 
   /** Key-bucket entries with gte <= key < lt (both in the bucket), from the blocks in `snapshot`. */
@@ -680,8 +552,7 @@ export class LevelBackend implements Backend {
   }
 
   async defragment(): Promise<void> {
-    this.dropOldCommitRecords = true;
-    this.perCommitDirty = true;
+    this.perCommit.dropAllOnNextWrite();
     await this.flush();
     await this.db.compactRange(MIN_KEY, MAX_KEY);
   }
@@ -763,17 +634,6 @@ function checkKey(key: Uint8Array): void {
   }
 }
 
-/** The smallest and the largest of some keys, as binary strings. */
-function keySpan(keys: readonly Uint8Array[]): [string, string] {
-  let min = keys[0]!;
-  let max = min;
-  for (const k of keys) {
-    if (compareBytes(k, min) < 0) min = k;
-    if (compareBytes(k, max) > 0) max = k;
-  }
-  return [toBinary(min), toBinary(max)];
-}
-
 /**
  * Whether key-bucket writes only add keys past every stored one, in increasing order (applying
  * requests: each new revision after the last), so they become new blocks without reading any.
@@ -796,16 +656,6 @@ function maxBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 function minBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   return compareBytes(a, b) <= 0 ? a : b;
-}
-
-function describeLevelError(e: unknown): string {
-  const parts: string[] = [];
-  let cur: unknown = e;
-  while (cur instanceof Error) {
-    parts.push(cur.message);
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return parts.join(': ') || String(e);
 }
 
 /** Bytes of the per-entry checksum that precedes every stored value. */
@@ -841,65 +691,4 @@ class Sealer {
     out.set(value, CHECKSUM_BYTES);
     return out.subarray(0, n);
   }
-}
-
-const EMPTIED =
-  'the LevelDB exists but recovered with no entries at all: its MANIFEST or log was truncated or lost ' +
-  '(remove the dir only if it never held a store)';
-
-/** LevelDB errors that mean damaged data, as opposed to misuse. */
-function isLevelDataError(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  const message = e instanceof Error ? e.message : '';
-  return code === 'LEVEL_CORRUPTION' || code === 'LEVEL_IO_ERROR' || /^(Corruption|IO error):/.test(message);
-}
-
-/**
- * LevelDB writes what its log recovery dropped to the LOG file ("…/000003.log: dropping 32768
- * bytes; Corruption: checksum mismatch") and opens anyway unless paranoid_checks is set, which
- * classic-level never sets. A torn tail (a crash mid-write) is not reported there, so any such
- * line means damage.
- */
-async function droppedByRecovery(dir: string): Promise<string | undefined> {
-  const log = await readFile(join(dir, 'LOG'), 'utf8').catch(() => '');
-  const dropped = log.split('\n').filter((l) => /: dropping \d+ bytes; /.test(l));
-  if (dropped.length === 0) return undefined;
-  return `log recovery dropped records: ${dropped.map((l) => l.replace(/^\S+ \S+ /, '').replace(`${dir}/`, '')).join('; ')}`;
-}
-
-/** For an open failure: the files LevelDB was recovering, when its message names none. */
-async function suspectFiles(dir: string, manifest: string | undefined): Promise<string> {
-  const dropped = await droppedByRecovery(dir);
-  if (dropped !== undefined) return ` (${dropped})`;
-  return manifest === undefined ? '' : ` (recovering ${manifest}, named by CURRENT)`;
-}
-
-/**
- * The table files whose key range holds `key`, from LevelDB's "leveldb.sstables" property:
- * lines like " 5:40449['\x01\x00…' @ 1 : 1 .. 'key-99' @ 301 : 1]" (keys escaped as \xHH).
- */
-function tablesHolding(sstables: string, key: Uint8Array): string[] {
-  const k = toBinary(key);
-  return tableRanges(sstables)
-    .filter(({ smallest, largest }) => smallest <= k && k <= largest)
-    .map(({ table }) => table);
-}
-
-/** Every table file in "leveldb.sstables" with its smallest and largest key (binary strings). */
-function tableRanges(sstables: string): { table: string; smallest: string; largest: string }[] {
-  const out: { table: string; smallest: string; largest: string }[] = [];
-  for (const m of sstables.matchAll(/^ (\d+):\d+\['(.*)' @ \d+ : \d+ \.\. '(.*)' @ \d+ : \d+\]$/gm)) {
-    const [, num, smallest, largest] = m;
-    out.push({
-      table: `${num!.padStart(6, '0')}.ldb`,
-      smallest: unescapeLevelKey(smallest!),
-      largest: unescapeLevelKey(largest!),
-    });
-  }
-  return out;
-}
-
-/** Undoes LevelDB's EscapeString (non-printable bytes as \xHH) into a binary string. */
-function unescapeLevelKey(s: string): string {
-  return s.replace(/\\x([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
 }
